@@ -3,6 +3,8 @@ package modelgroup
 import (
 	"context"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/event"
 )
 
 // Load is what a group's serving pods reported over the last interval.
@@ -43,5 +45,5 @@ type LoadSource interface {
 // LoadNotifier is implemented by sources that refresh in the background; the
 // channel carries the groups whose load moved beyond the source's tolerance.
 type LoadNotifier interface {
-	Changes() <-chan Key
+	Changes() <-chan event.TypedGenericEvent[Key]
 }

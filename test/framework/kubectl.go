@@ -1,0 +1,43 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// KubectlPath is the built kubectl; tests never use a kubectl from PATH.
+func KubectlPath() (string, error) {
+	dir, err := AssetsDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kubectl"), nil
+}
+
+// Kubectl runs the built kubectl with the admin kubeconfig and returns its
+// stdout; the error carries stderr.
+func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
+	return e.KubectlAs(ctx, e.Kubeconfig, stdin, args...)
+}
+
+// KubectlAs runs the built kubectl with the given kubeconfig.
+func (e *Env) KubectlAs(ctx context.Context, kubeconfig, stdin string, args ...string) (string, error) {
+	bin, err := KubectlPath()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), nil
+}
