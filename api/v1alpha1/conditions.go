@@ -29,5 +29,6 @@ const (
 	ConditionReasonCapacityLimited = "CapacityLimited"
 	ConditionReasonConfigInvalid   = "ConfigInvalid"
 	ConditionReasonProfileInvalid  = "ProfileInvalid"
-	ConditionReasonPreview         = "Preview"
+	// ConditionReasonMetricsUnavailable: replicas are held until the load is known.
+	ConditionReasonMetricsUnavailable = "MetricsUnavailable"
 )

@@ -11,7 +11,9 @@ import (
 
 // VAWrapper builds a VariantAutoscaling fluently:
 // MakeVA("a", "ns").Model("m").Accelerator("H100").Obj().
-type VAWrapper struct{ llmdv1alpha1.VariantAutoscaling }
+type VAWrapper struct {
+	llmdv1alpha1.VariantAutoscaling
+}
 
 // MakeVA returns a valid VA named name in namespace ns, targeting the
 // Deployment of the same name, with a plausible H100 profile.

@@ -36,7 +36,9 @@ func set(path string, v any) func(*unstructured.Unstructured) {
 }
 
 func remove(path string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) { unstructured.RemoveNestedField(u.Object, strings.Split(path, ".")...) }
+	return func(u *unstructured.Unstructured) {
+		unstructured.RemoveNestedField(u.Object, strings.Split(path, ".")...)
+	}
 }
 
 func TestInvalidVariantAutoscalingsAreRejected(t *testing.T) {

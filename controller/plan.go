@@ -1,0 +1,196 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/llm-d/variant-autoscaler/allocator"
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
+)
+
+// variantPlan is what the reconciler does for one member of a group.
+type variantPlan struct {
+	Member *modelgroup.Member
+	// Status is the VA's status as it should be.
+	Status llmdv1alpha1.VariantAutoscalingStatus
+	// Planned is true when the allocator sized this VA; Desired is then valid.
+	Planned bool
+	Desired int32
+	// Cost is the cost of one replica per hour (valid when Planned).
+	Cost float64
+}
+
+// groupPlan is the outcome of one group's plan.
+type groupPlan struct {
+	Variants []variantPlan
+	State    allocator.State
+	// NextEvaluation is when a time rule matures (zero: none).
+	NextEvaluation time.Time
+	// ScaleToZero is the policy in force for the group.
+	ScaleToZero config.ScaleToZeroPolicy
+}
+
+// planGroup turns a snapshot into a plan: pure, no I/O. Members that cannot
+// be planned (target conflict or missing, config that does not resolve) get
+// conditions saying why; the rest of the group is still planned.
+func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache) groupPlan {
+	now = now.UTC().Truncate(time.Second)
+	cfg := snap.Config
+	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
+	in := allocator.Input{
+		Load:  allocatorLoad(snap.Load),
+		State: state,
+		Now:   now,
+		Policy: allocator.Policy{
+			ScaleToZero:         plan.ScaleToZero.Enabled,
+			Retention:           plan.ScaleToZero.Retention,
+			StabilizationWindow: cfg.Operator.StabilizationWindow,
+			CostSavingThreshold: cfg.Operator.CostSavingThreshold,
+		},
+	}
+	var planned []int // indexes into plan.Variants of the members given to the allocator
+	var slo *config.SLO
+	for i := range snap.Members {
+		m := &snap.Members[i]
+		vp := variantPlan{Member: m, Status: *m.VA.Status.DeepCopy()}
+		vp.Status.ObservedGeneration = m.VA.Generation
+		vp.Status.CurrentReplicas = m.Target.StatusReplicas
+		setTargetResolvedCondition(&vp.Status, m, now)
+		setMetricsAvailableCondition(&vp.Status, m.VA.Generation, snap.Load, now)
+		variant, memberSLO, reason, err := resolveVariant(cfg, m)
+		if err != nil {
+			setOptimizedCondition(&vp.Status, m.VA.Generation, false, reason, err.Error(), now)
+		} else {
+			vp.Planned, vp.Cost = true, variant.Cost
+			in.Variants = append(in.Variants, variant)
+			planned = append(planned, i)
+			slo = stricter(slo, memberSLO)
+		}
+		plan.Variants = append(plan.Variants, vp)
+	}
+	if len(in.Variants) == 0 {
+		return plan
+	}
+	in.SLO = allocator.SLO{TTFT: slo.TTFT, ITL: slo.ITL}
+	result, err := allocator.Plan(in, cache)
+	if err != nil {
+		for _, i := range planned {
+			vp := &plan.Variants[i]
+			vp.Planned = false
+			setOptimizedCondition(&vp.Status, vp.Member.VA.Generation, false, llmdv1alpha1.ConditionReasonProfileInvalid, err.Error(), now)
+		}
+		return plan
+	}
+	plan.State, plan.NextEvaluation = result.State, result.NextEvaluation
+	for j, i := range planned {
+		applyDecision(&plan.Variants[i], result.Variants[j], result.Outcome, now)
+	}
+	return plan
+}
+
+// resolveVariant turns a member into an allocator variant with its cost and
+// SLO from the config in force; the reason names the Optimized condition
+// reason when it cannot.
+func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant, config.SLO, string, error) {
+	va := m.VA
+	if m.OwnerOfTarget != "" {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetConflict,
+			fmt.Errorf("the scale target is sized by the older VariantAutoscaling %s", m.OwnerOfTarget)
+	}
+	if !m.Target.Found {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetNotFound,
+			errors.New("the scale target cannot be read; see TargetResolved")
+	}
+	p, err := va.Spec.Profile.Parse()
+	if err != nil {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonProfileInvalid, err
+	}
+	cost, err := cfg.VariantCost(&va.Spec)
+	if err != nil {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonConfigInvalid, err
+	}
+	slo, _, err := cfg.SLOFor(va.Namespace, va.Spec.ModelID, va.Spec.ServiceClass)
+	if err != nil {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonConfigInvalid, err
+	}
+	maxReplicas := -1
+	if va.Spec.MaxReplicas != nil {
+		maxReplicas = int(*va.Spec.MaxReplicas)
+	}
+	return allocator.Variant{
+		Name: va.Name,
+		Cost: cost,
+		Profile: allocator.Profile{
+			MaxBatchSize: p.MaxBatchSize, Alpha: p.Alpha, Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta,
+		},
+		Min:     int(va.Spec.MinReplicas),
+		Max:     maxReplicas,
+		Current: int(m.Target.SpecReplicas),
+	}, slo, "", nil
+}
+
+// stricter returns the tighter of two SLOs, target by target: a group serves
+// one model, so it meets the strictest SLO any of its variants asks for.
+func stricter(a *config.SLO, b config.SLO) *config.SLO {
+	if a == nil {
+		return &b
+	}
+	return &config.SLO{TTFT: math.Min(a.TTFT, b.TTFT), ITL: math.Min(a.ITL, b.ITL)}
+}
+
+func allocatorLoad(r modelgroup.LoadReading) allocator.Load {
+	return allocator.Load{
+		Available:           r.Available,
+		Rate:                r.Load.ArrivalRate,
+		AvgIn:               r.Load.AvgInputTokens,
+		AvgOut:              r.Load.AvgOutputTokens,
+		RequestsInRetention: r.Load.RequestsInRetention,
+	}
+}
+
+// applyDecision writes one allocator decision into the VA's status.
+func applyDecision(vp *variantPlan, d allocator.Decision, outcome allocator.Outcome, now time.Time) {
+	st := &vp.Status
+	gen := vp.Member.VA.Generation
+	vp.Desired = int32(d.Replicas)
+	prev := st.DesiredReplicas
+	decision := llmdv1alpha1.Decision{
+		LoadShare:     llmdv1alpha1.FormatDecimal(d.LoadShare, 2),
+		PredictedTTFT: llmdv1alpha1.FormatDecimal(d.TTFT, 1),
+		PredictedITL:  llmdv1alpha1.FormatDecimal(d.ITL, 1),
+		CostPerHour:   llmdv1alpha1.FormatDecimal(d.Cost, 2),
+		Reason:        llmdv1alpha1.DecisionReason(d.Reason),
+	}
+	if st.Decision != nil {
+		decision.LastChangeTime = st.Decision.LastChangeTime
+	}
+	if prev == nil || *prev != vp.Desired || decision.LastChangeTime == nil {
+		decision.LastChangeTime = ptr.To(metaTime(now))
+	}
+	st.DesiredReplicas = ptr.To(vp.Desired)
+	st.Decision = &decision
+
+	switch {
+	case d.Err != nil:
+		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonInfeasible, d.Err.Error(), now)
+	case outcome == allocator.OutcomeMetricsMissing:
+		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonMetricsUnavailable,
+			fmt.Sprintf("holding %d replicas until the model's load is known", d.Replicas), now)
+	case outcome == allocator.OutcomeCapacityLimited:
+		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonCapacityLimited,
+			"every variant of the model is at its maximum and the load still exceeds their capacity", now)
+	case outcome == allocator.OutcomeInfeasible:
+		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonInfeasible,
+			"no variant of the model can meet its SLO", now)
+	default:
+		setOptimizedCondition(st, gen, true, llmdv1alpha1.ConditionReasonSucceeded,
+			fmt.Sprintf("%d replicas (%s)", d.Replicas, strings.ToLower(string(d.Reason))), now)
+	}
+}

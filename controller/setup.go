@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/llm-d/variant-autoscaler/allocator"
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
+	"github.com/llm-d/variant-autoscaler/modelgroup/indexer"
+)
+
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=workload-variant-autoscaler-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// ControllerName names the model-group controller (also the Event reporter).
+const ControllerName = "variant-autoscaler"
+
+// Options configure the operator's controllers.
+type Options struct {
+	// ConfigNamespace holds the operator's ConfigMaps.
+	ConfigNamespace string
+	// Load gives each group's load. Sources that also implement
+	// manager.Runnable are started with the manager; those implementing
+	// modelgroup.LoadNotifier enqueue the groups whose load moved.
+	Load modelgroup.LoadSource
+	// Actuation is how desired replicas reach workloads (default metrics).
+	Actuation Actuation
+	// DryRun decides and reports, never actuates.
+	DryRun bool
+	// MaxConcurrentReconciles is the number of groups planned at once (default 4).
+	MaxConcurrentReconciles int
+	// Env overrides keys of variantautoscaling-config (see config.OperatorEnv).
+	Env map[string]string
+	// Metrics receives the operator's series (default DefaultMetrics()).
+	Metrics *Metrics
+	// Clock defaults to time.Now.
+	Clock func() time.Time
+	// OnConfigChange is told of every applied configuration change.
+	OnConfigChange func(config.Change)
+	// SkipNameValidation lets tests run several managers in one process.
+	SkipNameValidation bool
+	// ObserveReconcile, when set, is called at the start of every group
+	// reconcile; tests and the load harness count work per group with it.
+	ObserveReconcile func(modelgroup.Key, modelgroup.Trigger)
+}
+
+// Operator is what SetupControllers wired, for the manager binary and tests.
+type Operator struct {
+	Store      *config.Store
+	Reconciler *GroupReconciler
+	GlobalPass *GlobalPass
+	Config     *ConfigWatcher
+	Metrics    *Metrics
+}
+
+// CacheOptions restricts the manager's cache: ConfigMaps only in the config
+// namespace, everything else in watchNamespaces (all when empty).
+func CacheOptions(configNamespace string, watchNamespaces []string) cache.Options {
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{configNamespace: {}}},
+	}}
+	if len(watchNamespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range watchNamespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// SetupControllers wires the model-group controller, the config watcher and
+// the global pass into mgr. The manager binary, the demo, the load harness
+// and the tests all call it unchanged.
+func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*Operator, error) {
+	if opts.Load == nil {
+		return nil, fmt.Errorf("a load source is required")
+	}
+	if opts.ConfigNamespace == "" {
+		opts.ConfigNamespace = config.DefaultNamespace
+	}
+	if opts.Actuation == "" {
+		opts.Actuation = ActuationMetrics
+	}
+	if opts.MaxConcurrentReconciles <= 0 {
+		opts.MaxConcurrentReconciles = 4
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = DefaultMetrics()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if err := indexer.Setup(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+
+	store := config.NewStore(opts.Env)
+	triggers := modelgroup.NewTriggers()
+	enqueuer := modelgroup.Enqueuer{Triggers: triggers}
+	recorder := mgr.GetEventRecorder(ControllerName)
+	recs := newRecords()
+	passEvents := make(chan event.TypedGenericEvent[modelgroup.Key], 1024)
+	passKick := make(chan struct{}, 1)
+
+	watcher := &ConfigWatcher{
+		Namespace: opts.ConfigNamespace, Store: store, Cache: mgr.GetCache(), Enqueuer: enqueuer,
+		Recorder: recorder, Metrics: opts.Metrics,
+		OnChange: func(c config.Change) {
+			if c.Timers {
+				kick(passKick)
+			}
+			if opts.OnConfigChange != nil {
+				opts.OnConfigChange(c)
+			}
+		},
+	}
+	// The manager's API reader works before the caches start.
+	watcher.LoadInitial(ctx, mgr.GetAPIReader())
+
+	rec := &GroupReconciler{
+		Client: mgr.GetClient(),
+		Snapshots: &modelgroup.Snapshotter{
+			Cache: mgr.GetCache(), Scales: mgr.GetClient(), Config: store, Load: opts.Load,
+		},
+		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics,
+		Cache: allocator.NewCapacityCache(4096), Clock: opts.Clock,
+		Actuation: opts.Actuation, DryRun: opts.DryRun, records: recs, observe: opts.ObserveReconcile,
+	}
+	pass := &GlobalPass{
+		Cache: mgr.GetCache(), Config: store, Metrics: opts.Metrics, Triggers: triggers,
+		Enqueue: passEvents, Kick: passKick, records: recs,
+	}
+
+	b := builder.TypedControllerManagedBy[modelgroup.Key](mgr).
+		Named("modelgroup").
+		WithOptions(crcontroller.TypedOptions[modelgroup.Key]{
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			SkipNameValidation:      ptr.To(opts.SkipNameValidation),
+		}).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &llmdv1alpha1.VariantAutoscaling{}, enqueuer.VAHandler())).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &appsv1.Deployment{}, enqueuer.DeploymentHandler(mgr.GetCache()))).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.ConfigMap{}, watcher.Handler())).
+		WatchesRawSource(source.TypedChannel(passEvents, handler.TypedFuncs[modelgroup.Key, modelgroup.Key]{
+			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[modelgroup.Key], q modelgroup.Queue) {
+				q.Add(e.Object)
+			},
+		}))
+	if n, ok := opts.Load.(modelgroup.LoadNotifier); ok {
+		b = b.WatchesRawSource(source.TypedChannel(n.Changes(), enqueuer.LoadHandler()))
+	}
+	if err := b.Complete(rec); err != nil {
+		return nil, fmt.Errorf("building the model-group controller: %w", err)
+	}
+	if err := mgr.Add(pass); err != nil {
+		return nil, err
+	}
+	if r, ok := opts.Load.(manager.Runnable); ok {
+		if err := mgr.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	return &Operator{Store: store, Reconciler: rec, GlobalPass: pass, Config: watcher, Metrics: opts.Metrics}, nil
+}

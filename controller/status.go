@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+)
+
+// writeStatuses writes the status of each VA whose status changed, once each.
+func (r *GroupReconciler) writeStatuses(ctx context.Context, plan groupPlan) error {
+	var errs []error
+	for i := range plan.Variants {
+		vp := &plan.Variants[i]
+		va := vp.Member.VA
+		if equality.Semantic.DeepEqual(va.Status, vp.Status) {
+			continue
+		}
+		updated := va.DeepCopy()
+		updated.Status = vp.Status
+		r.Metrics.StatusWrites.Inc()
+		if err := r.Client.Status().Patch(ctx, updated, client.MergeFrom(va)); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("writing the status of %s/%s: %w", va.Namespace, va.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recordEvents emits one Event per VA whose desired replicas changed; none
+// when nothing changed.
+func (r *GroupReconciler) recordEvents(plan groupPlan) {
+	for i := range plan.Variants {
+		vp := &plan.Variants[i]
+		if !vp.Planned {
+			continue
+		}
+		va := vp.Member.VA
+		before := vp.Member.Target.SpecReplicas
+		if va.Status.DesiredReplicas != nil {
+			before = *va.Status.DesiredReplicas
+		}
+		if before == vp.Desired && va.Status.DesiredReplicas != nil {
+			continue
+		}
+		eventType, reason := decisionEvent(vp.Status.Decision.Reason, before, vp.Desired)
+		if reason == "" {
+			continue
+		}
+		note := fmt.Sprintf("desired replicas %d -> %d (%s)", before, vp.Desired, vp.Status.Decision.Reason)
+		if va.Spec.EffectiveMode() == llmdv1alpha1.ModePreview || r.DryRun {
+			note += "; preview only, not actuated"
+		}
+		r.Recorder.Eventf(va, nil, eventType, reason, "Scale", note)
+	}
+}
+
+// Event reasons on decisions that changed.
+const (
+	EventScaledUp        = "ScaledUp"
+	EventScaledDown      = "ScaledDown"
+	EventScaledToZero    = "ScaledToZero"
+	EventKeptCheapest    = "KeptCheapest"
+	EventCapacityLimited = "CapacityLimited"
+	EventConfigInvalid   = "ConfigInvalid"
+)
+
+// decisionEvent names the Event of a change of desired replicas.
+func decisionEvent(reason llmdv1alpha1.DecisionReason, before, after int32) (eventType, eventReason string) {
+	switch {
+	case reason == llmdv1alpha1.ReasonCapacityLimited:
+		return corev1.EventTypeWarning, EventCapacityLimited
+	case reason == llmdv1alpha1.ReasonScaleToZero:
+		return corev1.EventTypeNormal, EventScaledToZero
+	case reason == llmdv1alpha1.ReasonKeepCheapest:
+		return corev1.EventTypeNormal, EventKeptCheapest
+	case after > before:
+		return corev1.EventTypeNormal, EventScaledUp
+	case after < before:
+		return corev1.EventTypeNormal, EventScaledDown
+	}
+	return "", ""
+}

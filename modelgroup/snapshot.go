@@ -1,0 +1,178 @@
+package modelgroup
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup/indexer"
+)
+
+// Target is what the operator observed of a VA's scale target.
+type Target struct {
+	// Found is false when the workload does not exist.
+	Found bool
+	// SpecReplicas is the replica count the workload is set to.
+	SpecReplicas int32
+	// StatusReplicas is the replica count the workload reports running.
+	StatusReplicas int32
+	// Err is a lookup error other than "not found".
+	Err error
+}
+
+// Member is one VA of a group with its target.
+type Member struct {
+	VA     *llmdv1alpha1.VariantAutoscaling
+	Target Target
+	// OwnerOfTarget names the older VA that owns this VA's target; empty
+	// when this VA owns it (several VAs on one workload: the oldest wins).
+	OwnerOfTarget string
+}
+
+// Snapshot is everything a group's plan depends on, read at one moment.
+type Snapshot struct {
+	Key Key
+	// Members are sorted by name; empty when the group has vanished.
+	Members []Member
+	Config  *config.Config
+	Load    LoadReading
+}
+
+// ConfigSource gives the configuration in force.
+type ConfigSource interface {
+	Config() *config.Config
+}
+
+// Snapshotter reads group snapshots from the cache.
+type Snapshotter struct {
+	// Cache is the manager's cached reader; VAs and Deployments are read from it.
+	Cache client.Reader
+	// Scales reads the /scale subresource of kinds other than Deployment.
+	Scales client.SubResourceClientConstructor
+	Config ConfigSource
+	Load   LoadSource
+}
+
+// Snapshot reads the group's members through the spec.modelID index (one
+// cache List), each target's replicas, the config in force and the load.
+func (s *Snapshotter) Snapshot(ctx context.Context, key Key) (*Snapshot, error) {
+	var list llmdv1alpha1.VariantAutoscalingList
+	if err := s.Cache.List(ctx, &list, client.InNamespace(key.Namespace),
+		client.MatchingFields{indexer.VAModelIDKey: key.ModelID}); err != nil {
+		return nil, fmt.Errorf("listing the members of group %s: %w", key, err)
+	}
+	cfg := s.Config.Config()
+	snap := &Snapshot{Key: key, Config: cfg, Members: make([]Member, 0, len(list.Items))}
+	for i := range list.Items {
+		va := &list.Items[i]
+		if va.DeletionTimestamp != nil {
+			continue
+		}
+		owner, err := s.targetOwner(ctx, va)
+		if err != nil {
+			return nil, err
+		}
+		m := Member{VA: va, OwnerOfTarget: owner}
+		if owner == "" {
+			m.Target = s.target(ctx, va)
+		}
+		snap.Members = append(snap.Members, m)
+	}
+	slices.SortFunc(snap.Members, func(a, b Member) int { return cmp.Compare(a.VA.Name, b.VA.Name) })
+	if len(snap.Members) > 0 {
+		snap.Load = s.Load.Load(ctx, key, cfg.ScaleToZeroFor(key.Namespace, key.ModelID).Retention)
+	}
+	return snap, nil
+}
+
+// targetOwner returns the name of the oldest other VA with the same target,
+// when it is older than va; "" when va is the oldest.
+func (s *Snapshotter) targetOwner(ctx context.Context, va *llmdv1alpha1.VariantAutoscaling) (string, error) {
+	var same llmdv1alpha1.VariantAutoscalingList
+	ref := va.Spec.ScaleTargetRef
+	if err := s.Cache.List(ctx, &same, client.InNamespace(va.Namespace),
+		client.MatchingFields{indexer.VAScaleTargetKey: indexer.IndexVAScaleTarget(va)[0]}); err != nil {
+		return "", fmt.Errorf("listing the VAs of target %s/%s: %w", ref.Kind, ref.Name, err)
+	}
+	owner := va
+	for i := range same.Items {
+		o := &same.Items[i]
+		if o.DeletionTimestamp == nil && olderThan(o, owner) {
+			owner = o
+		}
+	}
+	if owner == va || owner.Name == va.Name {
+		return "", nil
+	}
+	return owner.Name, nil
+}
+
+func olderThan(a, b *llmdv1alpha1.VariantAutoscaling) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// target reads the replicas of va's scale target: Deployments from the cache
+// (they are watched), other kinds through their /scale subresource.
+func (s *Snapshotter) target(ctx context.Context, va *llmdv1alpha1.VariantAutoscaling) Target {
+	ref := va.Spec.ScaleTargetRef
+	name := client.ObjectKey{Namespace: va.Namespace, Name: ref.Name}
+	if IsDeployment(ref) {
+		var d appsv1.Deployment
+		if err := s.Cache.Get(ctx, name, &d); err != nil {
+			return lookupFailure(err)
+		}
+		replicas := int32(1)
+		if d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
+		return Target{Found: true, SpecReplicas: replicas, StatusReplicas: d.Status.Replicas}
+	}
+	obj, err := TargetObject(va)
+	if err != nil {
+		return Target{Err: err}
+	}
+	var scale autoscalingv1.Scale
+	if err := s.Scales.SubResource("scale").Get(ctx, obj, &scale); err != nil {
+		return lookupFailure(err)
+	}
+	return Target{Found: true, SpecReplicas: scale.Spec.Replicas, StatusReplicas: scale.Status.Replicas}
+}
+
+func lookupFailure(err error) Target {
+	if apierrors.IsNotFound(err) {
+		return Target{}
+	}
+	return Target{Err: err}
+}
+
+// IsDeployment reports whether a scale target is an apps/v1 Deployment.
+func IsDeployment(ref llmdv1alpha1.ScaleTargetRef) bool {
+	return (ref.Kind == "" || ref.Kind == "Deployment") && (ref.APIVersion == "" || ref.APIVersion == "apps/v1")
+}
+
+// TargetObject returns an object naming va's scale target, for /scale calls.
+func TargetObject(va *llmdv1alpha1.VariantAutoscaling) (*unstructured.Unstructured, error) {
+	ref := va.Spec.ScaleTargetRef
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("spec.scaleTargetRef.apiVersion %q: %w", ref.APIVersion, err)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gv.WithKind(ref.Kind))
+	u.SetNamespace(va.Namespace)
+	u.SetName(ref.Name)
+	return u, nil
+}
