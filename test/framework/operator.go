@@ -3,7 +3,12 @@ package framework
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
+
+	"go.uber.org/zap/zapcore"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -38,6 +43,7 @@ func (e *Env) StartOperator(opts controller.Options, watchNamespaces ...string) 
 	if err != nil {
 		return nil, fmt.Errorf("creating a manager: %w", err)
 	}
+	setTestLogger()
 	counter := NewReconcileCounter()
 	if opts.Metrics == nil {
 		opts.Metrics = controller.NewMetrics()
@@ -123,4 +129,18 @@ func (c *ReconcileCounter) Total() int {
 		total += n
 	}
 	return total
+}
+
+var loggerOnce sync.Once
+
+// setTestLogger logs errors only, unless VA_TEST_LOG=info asks for the
+// operator's full log (e.g. to read "Starting reconciliation" lines).
+func setTestLogger() {
+	loggerOnce.Do(func() {
+		level := zapcore.ErrorLevel
+		if os.Getenv("VA_TEST_LOG") == "info" {
+			level = zapcore.InfoLevel
+		}
+		log.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
+	})
 }

@@ -1,0 +1,60 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/llm-d/variant-autoscaler/config"
+)
+
+// ConfigNamespace is where tests keep the operator's ConfigMaps.
+const ConfigNamespace = config.DefaultNamespace
+
+// ServiceClass renders one service-classes-config entry for models (any
+// namespace) with the same SLO.
+func ServiceClass(name string, priority int, ttft, itl float64, models ...string) string {
+	s := fmt.Sprintf("name: %s\npriority: %d\ndata:\n", name, priority)
+	for _, m := range models {
+		s += fmt.Sprintf("  - model: %s\n    slo-ttft: %g\n    slo-tpot: %g\n", m, ttft, itl)
+	}
+	return s
+}
+
+// UnitCost renders one accelerator-unit-costs entry.
+func UnitCost(device string, cost float64) string {
+	return fmt.Sprintf(`{"device": %q, "cost": "%g"}`, device, cost)
+}
+
+// ApplyConfigMap creates or replaces a ConfigMap of the operator.
+func ApplyConfigMap(ctx context.Context, c client.Client, name string, data map[string]string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ConfigNamespace}, Data: data}
+	err := c.Create(ctx, cm)
+	if apierrors.IsAlreadyExists(err) {
+		var cur corev1.ConfigMap
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cm), &cur); err != nil {
+			return err
+		}
+		cur.Data = data
+		return c.Update(ctx, &cur)
+	}
+	return err
+}
+
+// PatchConfigMapKey sets one key of an operator ConfigMap.
+func PatchConfigMapKey(ctx context.Context, c client.Client, name, key, value string) error {
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ConfigNamespace, Name: name}, &cm); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(cm.DeepCopy())
+	if cm.Data == nil {
+		cm.Data = map[string]string{}
+	}
+	cm.Data[key] = value
+	return c.Patch(ctx, &cm, patch)
+}
