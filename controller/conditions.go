@@ -23,7 +23,7 @@ func setCondition(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, n
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type: condType, Status: status, Reason: reason, Message: message,
-		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
+		ObservedGeneration: generation, LastTransitionTime: metaTime(now),
 	})
 }
 

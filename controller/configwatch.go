@@ -35,10 +35,27 @@ func (w *ConfigWatcher) Watches(cm *corev1.ConfigMap) bool {
 	return cm.Namespace == w.Namespace && config.IsConfigMapName(cm.Name)
 }
 
-// Apply parses one ConfigMap (nil data: deleted) into the store and returns
-// the groups it affects.
+// Apply parses one ConfigMap into the store and returns the groups it affects.
 func (w *ConfigWatcher) Apply(ctx context.Context, cm *corev1.ConfigMap, deleted bool) []modelgroup.Key {
-	logger := log.FromContext(ctx).WithValues("configmap", cm.Namespace+"/"+cm.Name)
+	change, ok := w.update(ctx, cm, deleted)
+	if !ok || change.Empty() {
+		return nil
+	}
+	if w.OnChange != nil {
+		w.OnChange(change)
+	}
+	keys, err := w.affectedGroups(ctx, change)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Finding the groups a config change affects", "configmap", cm.Name)
+	}
+	log.FromContext(ctx).Info("Configuration applied", "configmap", cm.Name, "groups", len(keys),
+		"timers", change.Timers, "prometheus", change.Prometheus)
+	return keys
+}
+
+// update parses one ConfigMap (deleted: revert to its defaults) into the
+// store. An invalid one is reported and leaves the last good config in force.
+func (w *ConfigWatcher) update(ctx context.Context, cm *corev1.ConfigMap, deleted bool) (config.Change, bool) {
 	var change config.Change
 	var err error
 	if deleted {
@@ -48,26 +65,15 @@ func (w *ConfigWatcher) Apply(ctx context.Context, cm *corev1.ConfigMap, deleted
 	}
 	if err != nil {
 		w.Metrics.ConfigValid.WithLabelValues(cm.Name).Set(0)
-		logger.Error(err, "Invalid ConfigMap; the last good configuration stays in force")
+		log.FromContext(ctx).Error(err, "Invalid ConfigMap; the last good configuration stays in force", "configmap", cm.Name)
 		if w.Recorder != nil && !deleted {
 			w.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, EventConfigInvalid, "Validate",
 				"not applied, the last good configuration stays in force: %v", err)
 		}
-		return nil
+		return change, false
 	}
 	w.Metrics.ConfigValid.WithLabelValues(cm.Name).Set(1)
-	if change.Empty() {
-		return nil
-	}
-	if w.OnChange != nil {
-		w.OnChange(change)
-	}
-	keys, err := w.affectedGroups(ctx, change)
-	if err != nil {
-		logger.Error(err, "Finding the groups a config change affects")
-	}
-	logger.Info("Configuration applied", "groups", len(keys), "timers", change.Timers, "prometheus", change.Prometheus)
-	return keys
+	return change, true
 }
 
 // affectedGroups turns a change into group keys through the field indexes;
@@ -137,7 +143,7 @@ func (w *ConfigWatcher) Handler() handler.TypedEventHandler[*corev1.ConfigMap, m
 // LoadInitial applies the ConfigMaps that exist before the controllers start,
 // so the first plans use them (no flapping through defaults).
 func (w *ConfigWatcher) LoadInitial(ctx context.Context, reader client.Reader) {
-	for _, name := range config.ConfigMapNames() {
+	for _, name := range config.Names() {
 		var cm corev1.ConfigMap
 		if err := reader.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: name}, &cm); err != nil {
 			if client.IgnoreNotFound(err) != nil {
@@ -145,6 +151,7 @@ func (w *ConfigWatcher) LoadInitial(ctx context.Context, reader client.Reader) {
 			}
 			continue
 		}
-		w.Apply(ctx, &cm, false)
+		// No group to enqueue: every group is reconciled when the caches start.
+		w.update(ctx, &cm, false)
 	}
 }

@@ -41,7 +41,6 @@ type groupPlan struct {
 // be planned (target conflict or missing, config that does not resolve) get
 // conditions saying why; the rest of the group is still planned.
 func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache) groupPlan {
-	now = now.UTC().Truncate(time.Second)
 	cfg := snap.Config
 	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
 	in := allocator.Input{

@@ -26,4 +26,3 @@ func SeriesOf(c prometheus.Collector, label, value string) int {
 	}
 	return n
 }
-

@@ -1,0 +1,75 @@
+// Package behaviour proves the operator's decisions end to end on a real API
+// server: scale to zero, keep-cheapest, holding on missing metrics, invalid
+// config, Preview, /scale actuation, target conflicts and the global pass.
+package behaviour
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
+	"github.com/llm-d/variant-autoscaler/test/framework"
+)
+
+var (
+	env  *framework.Env
+	op   *framework.Operator
+	load *modelgroup.MemorySource
+)
+
+func TestMain(m *testing.M) {
+	env = framework.MustStart(framework.Options{})
+	code := 1
+	if err := setUp(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "setting up:", err)
+	} else {
+		code = m.Run()
+		if err := op.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the operator:", err)
+		}
+	}
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+	}
+	os.Exit(code)
+}
+
+func setUp(ctx context.Context) error {
+	if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
+		return err
+	}
+	configMaps := map[string]map[string]string{
+		config.OperatorConfigMapName: {
+			"GLOBAL_OPT_INTERVAL":  "1h",
+			"GLOBAL_PASS_INTERVAL": "1h",
+			"STABILIZATION_WINDOW": "0s",
+		},
+		config.UnitCostsConfigMapName: {
+			"H100": framework.UnitCost("NVIDIA-H100-80GB-HBM3", 100),
+			"A100": framework.UnitCost("NVIDIA-A100-80GB", 60),
+			"L40S": framework.UnitCost("NVIDIA-L40S", 30),
+		},
+		config.ServiceClassesConfigMapName: {
+			"premium.yaml": framework.ServiceClass("Premium", 1, 2000, 80,
+				"idle", "quiet", "blind", "preview", "busy", "shared", "drift", "orphan"),
+		},
+		config.ScaleToZeroConfigMapName: {
+			"idle": "modelID: idle\nenableScaleToZero: true\nretentionPeriod: 4s\n",
+		},
+	}
+	for name, data := range configMaps {
+		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
+			return err
+		}
+	}
+	load = modelgroup.NewMemorySource(256)
+	var err error
+	op, err = env.StartOperator(controller.Options{
+		ConfigNamespace: framework.ConfigNamespace, Load: load, Actuation: controller.ActuationScale,
+	})
+	return err
+}
