@@ -5,35 +5,35 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/llm-d/variant-autoscaler/test/framework"
+	"github.com/llm-d/variant-autoscaler/test/builders"
 )
 
 func TestGroupsOfVAChange(t *testing.T) {
-	base := framework.MakeVA("a", "ns").Model("m1").Obj()
+	base := builders.MakeVA("a", "ns").Model("m1").Obj()
 	base.Generation = 1
 	cases := map[string]struct {
-		mutate   func(*framework.VAWrapper)
+		mutate   func(*builders.VAWrapper)
 		wantKeys []Key
 	}{
 		"status only": {
-			mutate: func(w *framework.VAWrapper) { w.Status.CurrentReplicas = 3 },
+			mutate: func(w *builders.VAWrapper) { w.Status.CurrentReplicas = 3 },
 		},
 		"spec change": {
-			mutate:   func(w *framework.VAWrapper) { w.Max(4); w.Generation = 2 },
+			mutate:   func(w *builders.VAWrapper) { w.Max(4); w.Generation = 2 },
 			wantKeys: []Key{{"ns", "m1"}},
 		},
 		"label change": {
-			mutate:   func(w *framework.VAWrapper) { w.Label("team", "x") },
+			mutate:   func(w *builders.VAWrapper) { w.Label("team", "x") },
 			wantKeys: []Key{{"ns", "m1"}},
 		},
 		"model change enqueues both groups": {
-			mutate:   func(w *framework.VAWrapper) { w.Model("m2"); w.Generation = 2 },
+			mutate:   func(w *builders.VAWrapper) { w.Model("m2"); w.Generation = 2 },
 			wantKeys: []Key{{"ns", "m2"}, {"ns", "m1"}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			updated := &framework.VAWrapper{VariantAutoscaling: *base.DeepCopy()}
+			updated := &builders.VAWrapper{VariantAutoscaling: *base.DeepCopy()}
 			tc.mutate(updated)
 			if diff := cmp.Diff(tc.wantKeys, GroupsOfVAChange(base, updated.Obj())); diff != "" {
 				t.Errorf("groups (-want +got):\n%s", diff)

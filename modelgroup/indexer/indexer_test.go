@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/llm-d/variant-autoscaler/test/framework"
+	"github.com/llm-d/variant-autoscaler/test/builders"
 )
 
 func TestIndexes(t *testing.T) {
@@ -19,18 +19,18 @@ func TestIndexes(t *testing.T) {
 		wantServiceClass []string
 	}{
 		"plain VA": {
-			obj:             framework.MakeVA("a", "ns").Model("llama").Accelerator("H100").Target("llama-h100").Obj(),
+			obj:             builders.MakeVA("a", "ns").Model("llama").Accelerator("H100").Target("llama-h100").Obj(),
 			wantModelID:     []string{"llama"},
 			wantScaleTarget: []string{"Deployment/llama-h100"},
 			wantAccelerator: []string{"H100"},
 		},
 		"explicit cost does not depend on the accelerator's unit cost": {
-			obj:             framework.MakeVA("a", "ns").Model("llama").Cost("12").Obj(),
+			obj:             builders.MakeVA("a", "ns").Model("llama").Cost("12").Obj(),
 			wantModelID:     []string{"llama"},
 			wantScaleTarget: []string{"Deployment/a"},
 		},
 		"service class and another kind": {
-			obj:              framework.MakeVA("a", "ns").Model("m").ServiceClass("premium").TargetRef("apps/v1", "StatefulSet", "s").Obj(),
+			obj:              builders.MakeVA("a", "ns").Model("m").ServiceClass("premium").TargetRef("apps/v1", "StatefulSet", "s").Obj(),
 			wantModelID:      []string{"m"},
 			wantScaleTarget:  []string{"StatefulSet/s"},
 			wantAccelerator:  []string{"H100"},

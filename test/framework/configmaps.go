@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -10,25 +9,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/test/builders"
 )
 
 // ConfigNamespace is where tests keep the operator's ConfigMaps.
 const ConfigNamespace = config.DefaultNamespace
 
-// ServiceClass renders one service-classes-config entry for models (any
-// namespace) with the same SLO.
+// ServiceClass renders one service-classes-config entry (see builders.ServiceClass).
 func ServiceClass(name string, priority int, ttft, itl float64, models ...string) string {
-	s := fmt.Sprintf("name: %s\npriority: %d\ndata:\n", name, priority)
-	for _, m := range models {
-		s += fmt.Sprintf("  - model: %s\n    slo-ttft: %g\n    slo-tpot: %g\n", m, ttft, itl)
-	}
-	return s
+	return builders.ServiceClass(name, priority, ttft, itl, models...)
 }
 
-// UnitCost renders one accelerator-unit-costs entry.
-func UnitCost(device string, cost float64) string {
-	return fmt.Sprintf(`{"device": %q, "cost": "%g"}`, device, cost)
-}
+// UnitCost renders one accelerator-unit-costs entry (see builders.UnitCost).
+func UnitCost(device string, cost float64) string { return builders.UnitCost(device, cost) }
 
 // ApplyConfigMap creates or replaces a ConfigMap of the operator.
 func ApplyConfigMap(ctx context.Context, c client.Client, name string, data map[string]string) error {
