@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"k8s.io/utils/ptr"
@@ -190,6 +189,6 @@ func applyDecision(vp *variantPlan, d allocator.Decision, outcome allocator.Outc
 			"no variant of the model can meet its SLO", now)
 	default:
 		setOptimizedCondition(st, gen, true, llmdv1alpha1.ConditionReasonSucceeded,
-			fmt.Sprintf("%d replicas (%s)", d.Replicas, strings.ToLower(string(d.Reason))), now)
+			fmt.Sprintf("planned %d replicas (%s)", d.Replicas, d.Reason), now)
 	}
 }

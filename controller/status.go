@@ -56,7 +56,7 @@ func (r *GroupReconciler) recordEvents(plan groupPlan) {
 		if va.Spec.EffectiveMode() == llmdv1alpha1.ModePreview || r.DryRun {
 			note += "; preview only, not actuated"
 		}
-		r.Recorder.Eventf(va, nil, eventType, reason, "Scale", note)
+		r.Recorder.Eventf(va, nil, eventType, reason, "Scale", "%s", note)
 	}
 }
 
