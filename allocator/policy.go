@@ -1,0 +1,161 @@
+package allocator
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Policy holds the rules applied on top of the cost optimum. The zero value
+// turns every rule off: no scale to zero, no stabilization, no hysteresis.
+type Policy struct {
+	// ScaleToZero lets a group with no request within Retention go to the
+	// variants' minimum replicas (usually 0).
+	ScaleToZero bool
+	// Retention is how long a group must be idle before it scales to zero.
+	Retention time.Duration
+	// StabilizationWindow holds a scale-down at the highest recommendation
+	// seen within it (as the HPA does). 0 scales down at once.
+	StabilizationWindow time.Duration
+	// CostSavingThreshold is the relative saving (0.1 = 10%) a move of
+	// replicas to a cheaper mix must bring before it is made.
+	CostSavingThreshold float64
+}
+
+// DefaultPolicy returns the operator's defaults: scale to zero off (10
+// minutes retention when turned on), 5 minutes stabilization, 10% threshold.
+func DefaultPolicy() Policy {
+	return Policy{
+		ScaleToZero:         false,
+		Retention:           10 * time.Minute,
+		StabilizationWindow: 5 * time.Minute,
+		CostSavingThreshold: 0.10,
+	}
+}
+
+// Validate reports whether the durations are non-negative and the threshold
+// is in [0, 1].
+func (p Policy) Validate() error {
+	if p.Retention < 0 {
+		return fmt.Errorf("%w: retention must not be negative, got %v", ErrInvalidInput, p.Retention)
+	}
+	if p.StabilizationWindow < 0 {
+		return fmt.Errorf("%w: stabilization window must not be negative, got %v", ErrInvalidInput, p.StabilizationWindow)
+	}
+	if !(p.CostSavingThreshold >= 0 && p.CostSavingThreshold <= 1) {
+		return fmt.Errorf("%w: cost saving threshold must be in [0, 1], got %v", ErrInvalidInput, p.CostSavingThreshold)
+	}
+	return nil
+}
+
+// State is what the policy remembers between two plans of a group. The
+// caller owns it: pass the State of the previous Result into the next Input
+// (the zero State is a fresh start). Plan never modifies the State it is
+// given.
+type State struct {
+	// LastActive is the last time the group was seen receiving requests
+	// (zero: unknown).
+	LastActive time.Time
+	// Recommendations holds, per variant name, the recommendations within
+	// the stabilization window that can still hold a scale-down: oldest
+	// first, with strictly decreasing replicas (a newer recommendation at
+	// least as high makes an older one irrelevant, so the list stays short).
+	Recommendations map[string][]Recommendation
+}
+
+// Recommendation is one replica count recommended at a time.
+type Recommendation struct {
+	Time     time.Time
+	Replicas int
+}
+
+// activity updates LastActive and says whether the group is idle: no
+// request now and none within the retention period. A known count of
+// requests in the retention window decides; without it the clock since the
+// last activity does, started now when it was never started.
+func activity(last time.Time, load Load, retention time.Duration, now time.Time) (lastActive time.Time, idle bool) {
+	switch {
+	case load.Rate > 0:
+		return now, false
+	case load.RequestsInRetention != nil:
+		if *load.RequestsInRetention > 0 {
+			return now, false
+		}
+		return last, true
+	case last.IsZero():
+		return now, retention <= 0
+	default:
+		return last, now.Sub(last) >= retention
+	}
+}
+
+// stabilize applies the scale-down stabilization to one variant. hist is the
+// variant's history; when there is none at all (known false: a new variant
+// or a restarted controller) it is seeded with the current replicas at now,
+// so that nothing scales down before a full window was observed. It returns
+// the count to use, the new history and, when a scale-down is held, the time
+// at which the held value drops.
+func stabilize(hist []Recommendation, known bool, window time.Duration, now time.Time, current, rec int) (final int, out []Recommendation, until time.Time) {
+	if window <= 0 {
+		return rec, nil, time.Time{}
+	}
+	cutoff := now.Add(-window)
+	out = make([]Recommendation, 0, len(hist)+2)
+	for _, r := range hist {
+		if r.Time.After(cutoff) {
+			out = append(out, r)
+		}
+	}
+	if !known {
+		out = append(out, Recommendation{Time: now, Replicas: current})
+	}
+	out = pushRecommendation(out, Recommendation{Time: now, Replicas: rec})
+	final = rec
+	if rec < current {
+		final = min(current, max(rec, out[0].Replicas))
+	}
+	if final > rec {
+		// The held value stays until the last entry at or above it expires.
+		for _, r := range out {
+			if r.Replicas >= final {
+				until = r.Time.Add(window)
+			}
+		}
+	}
+	return final, out, until
+}
+
+// pushRecommendation appends r, dropping older entries it dominates.
+func pushRecommendation(h []Recommendation, r Recommendation) []Recommendation {
+	for len(h) > 0 && h[len(h)-1].Replicas <= r.Replicas {
+		h = h[:len(h)-1]
+	}
+	return append(h, r)
+}
+
+// earliest returns the earlier of two times, a zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero():
+		return a
+	case b.Before(a):
+		return b
+	}
+	return a
+}
+
+// finite clamps ±Inf to ±MaxFloat64 and NaN to 0. Valid input never
+// produces either; this guard makes sure none can leave the package.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case math.IsInf(x, 1):
+		return math.MaxFloat64
+	case math.IsInf(x, -1):
+		return -math.MaxFloat64
+	}
+	return x
+}
