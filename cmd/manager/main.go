@@ -1,0 +1,363 @@
+// Command manager runs the variant-autoscaler operator: it sizes every variant
+// of an LLM inference service (one VariantAutoscaling per Deployment) from the
+// model's load and latency SLOs, one model group at a time.
+//
+// Run `manager --help` for the flags.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/controller"
+)
+
+// leaderElectionID names the Lease the replicas of the manager compete for.
+const leaderElectionID = "variant-autoscaler.llmd.ai"
+
+// exitUsage is the exit code of a command line that does not validate.
+const exitUsage = 2
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stderr))
+}
+
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr             string
+	metricsSecure           bool
+	metricsCertDir          string
+	enableHTTP2             bool
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionNamespace string
+	watchNamespaces         string
+	configNamespace         string
+	actuation               string
+	dryRun                  bool
+	maxConcurrentReconciles int
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
+	loadSource              string
+	syntheticDay            time.Duration
+	syntheticPeakRate       float64
+	zap                     zap.Options
+
+	// Filled in by validate.
+	watchNamespaceList []string
+}
+
+// bindFlags registers every flag of the manager on fs, including
+// --kubeconfig (controller-runtime's) and the zap logging flags.
+func bindFlags(fs *flag.FlagSet) *options {
+	o := &options{zap: zap.Options{}}
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443",
+		"Address the metrics endpoint binds to, e.g. :8443 or 127.0.0.1:8080; \"0\" disables it.")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", true,
+		"Serve metrics over HTTPS, authenticating (TokenReview) and authorizing (SubjectAccessReview) every scrape. "+
+			"Set to false for plain HTTP without authentication.")
+	fs.StringVar(&o.metricsCertDir, "metrics-cert-dir", "",
+		"Folder with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate made at start.")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
+		"Allow HTTP/2 on the metrics endpoint (off by default: HTTP/2 stream resets are a known denial-of-service vector).")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
+		"Address of the /healthz (liveness) and /readyz (readiness) endpoints; \"0\" disables them.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false,
+		"Elect a leader among the manager's replicas (a Lease); only the leader plans and actuates.")
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader-election Lease (default: the --config-namespace).")
+	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces whose VariantAutoscalings and workloads the manager watches (default: all).")
+	fs.StringVar(&o.configNamespace, "config-namespace", config.DefaultNamespace,
+		"Namespace of the operator's ConfigMaps ("+strings.Join(config.Names(), ", ")+").")
+	fs.StringVar(&o.actuation, "actuation", string(controller.ActuationMetrics),
+		"How decisions reach workloads: \"metrics\" publishes wva_desired_replicas for an HPA or KEDA; "+
+			"\"scale\" patches each target's /scale subresource.")
+	fs.BoolVar(&o.dryRun, "dry-run", false,
+		"Decide and report (status, Events, logs) but never actuate: no wva_desired_replicas series, no /scale writes.")
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
+		"Number of model groups planned at once.")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50,
+		"Sustained queries per second to the Kubernetes API server.")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100,
+		"Burst of queries to the Kubernetes API server.")
+	fs.StringVar(&o.loadSource, "load-source", defaultLoadSource,
+		"Where each model's load comes from: "+loadSourceHelp()+".")
+	fs.DurationVar(&o.syntheticDay, "synthetic-day", 10*time.Minute,
+		"With --load-source=synthetic: the length of one simulated day.")
+	fs.Float64Var(&o.syntheticPeakRate, "synthetic-peak-rate", 20,
+		"With --load-source=synthetic: the highest base request rate of any model, requests per second.")
+	crconfig.RegisterFlags(fs)
+	o.zap.BindFlags(fs)
+	fs.Usage = func() { usage(fs) }
+	return o
+}
+
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, `Usage: manager [flags]
+
+Runs the variant-autoscaler operator. It watches VariantAutoscalings (llmd.ai/v1alpha1)
+and their workloads, plans each model group (all variants of one model in one namespace)
+against the model's SLOs at the lowest cost, writes each VA's status and applies the
+decision (see --actuation).
+
+The operator reads its ConfigMaps from --config-namespace. Environment variables named
+like keys of %s override them:
+%s
+
+Flags:
+`, config.OperatorConfigMapName, wrap(config.OperatorKeys(), "  ", 88))
+	fs.PrintDefaults()
+}
+
+// wrap joins words with ", " into lines of at most width characters.
+func wrap(words []string, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for i, w := range words {
+		if i < len(words)-1 {
+			w += ","
+		}
+		if len(line) > len(indent) && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += w
+	}
+	return b.String() + line
+}
+
+// validate checks the flags and fills in derived values; the error lists
+// every problem.
+func (o *options) validate(args []string) error {
+	var probs []string
+	add := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+	if len(args) > 0 {
+		add("unexpected arguments %q: the manager takes flags only", args)
+	}
+	if err := checkBindAddress(o.metricsAddr); err != nil {
+		add("--metrics-bind-address: %v", err)
+	}
+	if err := checkBindAddress(o.probeAddr); err != nil {
+		add("--health-probe-bind-address: %v", err)
+	}
+	if errs := validation.IsDNS1123Label(o.configNamespace); len(errs) > 0 {
+		add("--config-namespace %q is not a valid namespace name: %s", o.configNamespace, strings.Join(errs, "; "))
+	}
+	if o.leaderElectionNamespace == "" {
+		o.leaderElectionNamespace = o.configNamespace
+	} else if errs := validation.IsDNS1123Label(o.leaderElectionNamespace); len(errs) > 0 {
+		add("--leader-election-namespace %q is not a valid namespace name: %s", o.leaderElectionNamespace, strings.Join(errs, "; "))
+	}
+	o.watchNamespaceList = nil
+	seen := map[string]bool{}
+	for ns := range strings.SplitSeq(o.watchNamespaces, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			add("--watch-namespaces: %q is not a valid namespace name: %s", ns, strings.Join(errs, "; "))
+			continue
+		}
+		o.watchNamespaceList = append(o.watchNamespaceList, ns)
+	}
+	switch controller.Actuation(o.actuation) {
+	case controller.ActuationMetrics, controller.ActuationScale:
+	default:
+		add("--actuation %q: must be %q or %q", o.actuation, controller.ActuationMetrics, controller.ActuationScale)
+	}
+	if o.maxConcurrentReconciles < 1 {
+		add("--max-concurrent-reconciles %d: must be at least 1", o.maxConcurrentReconciles)
+	}
+	if !(o.kubeAPIQPS > 0) {
+		add("--kube-api-qps %v: must be greater than 0", o.kubeAPIQPS)
+	}
+	if o.kubeAPIBurst < 1 {
+		add("--kube-api-burst %d: must be at least 1", o.kubeAPIBurst)
+	}
+	if _, ok := loadSources[o.loadSource]; !ok {
+		add("--load-source %q: must be one of %s", o.loadSource, strings.Join(loadSourceNames(), ", "))
+	}
+	if o.syntheticDay <= 0 {
+		add("--synthetic-day %v: must be greater than 0", o.syntheticDay)
+	}
+	if !(o.syntheticPeakRate >= 0) {
+		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)
+	}
+	if len(probs) > 0 {
+		return errors.New(strings.Join(probs, "\n  "))
+	}
+	return nil
+}
+
+// checkBindAddress accepts "0" (disabled) or host:port with a numeric port.
+func checkBindAddress(addr string) error {
+	if addr == "0" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. :8443) or \"0\": %v", addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// run parses the command line, starts the manager and blocks until a signal;
+// it returns the process's exit code.
+func run(args, environ []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		// The flag package has printed the error and the usage.
+		return exitUsage
+	}
+	if err := o.validate(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "manager: invalid command line:\n  %v\nRun 'manager --help' for the flags.\n", err)
+		return exitUsage
+	}
+
+	logger := zap.New(zap.UseFlagOptions(&o.zap))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger.WithName("client-go"))
+	setupLog := logger.WithName("setup")
+
+	ctx := ctrl.SetupSignalHandler()
+	if err := start(ctx, o, environ); err != nil {
+		setupLog.Error(err, "The manager stopped with an error")
+		return 1
+	}
+	setupLog.Info("The manager stopped")
+	return 0
+}
+
+func newScheme() (*k8sruntime.Scheme, error) {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := llmdv1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// start builds the manager from validated options and runs it until ctx ends.
+func start(ctx context.Context, o *options, environ []string) error {
+	log := ctrl.Log.WithName("setup")
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("finding the Kubernetes API server (use --kubeconfig outside a cluster): %w", err)
+	}
+	restCfg.QPS, restCfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.metricsSecure}
+	if !o.enableHTTP2 {
+		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	if o.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		if o.metricsCertDir != "" {
+			metricsOpts.CertDir = o.metricsCertDir
+		}
+	}
+
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         controller.CacheOptions(o.configNamespace, o.watchNamespaceList),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              leaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	cfg := &deferredConfig{}
+	load, err := loadSources[o.loadSource].build(o, loadDeps{Config: cfg, Manager: mgr})
+	if err != nil {
+		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
+	}
+	op, err := controller.SetupControllers(ctx, mgr, controller.Options{
+		ConfigNamespace:         o.configNamespace,
+		Load:                    load.Source,
+		Actuation:               controller.Actuation(o.actuation),
+		DryRun:                  o.dryRun,
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		Env:                     config.OperatorEnv(environ),
+		OnConfigChange:          load.OnConfigChange,
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the controllers: %w", err)
+	}
+	cfg.set(op.Store)
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the liveness check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("informers", informersSynced(mgr)); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+
+	log.Info("Starting the manager",
+		"configNamespace", o.configNamespace, "watchNamespaces", o.watchNamespaceList,
+		"actuation", o.actuation, "dryRun", o.dryRun, "loadSource", o.loadSource,
+		"leaderElection", o.leaderElect, "metrics", o.metricsAddr, "metricsSecure", o.metricsSecure)
+	return mgr.Start(ctx)
+}
+
+// informersSynced is the readiness check: ready once the manager's caches
+// hold the watched objects.
+func informersSynced(mgr manager.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the caches have not synced yet")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,131 @@
+package demo
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/test/framework"
+)
+
+// Namespace holds the demo's Deployments and VariantAutoscalings.
+const Namespace = "llm-serving"
+
+// Model IDs of the demo; the shipped service-classes-config
+// (config/manager) has an SLO for each.
+const (
+	ModelLlama8B  = "meta-llama/Llama-3.1-8B-Instruct"
+	ModelLlama70B = "meta-llama/Llama-3.1-70B-Instruct"
+	ModelQwen7B   = "Qwen/Qwen2.5-7B-Instruct"
+)
+
+// variant is one sample variant: a Deployment and its VA.
+type variant struct {
+	name, model, accelerator string
+	count                    int32
+	maxReplicas              int32
+	// profile: maxBatchSize, alpha, beta, gamma, delta (ms).
+	batch                     int32
+	alpha, beta, gamma, delta string
+}
+
+// variants are the demo's 3 models and 8 variants over H100, A100 and L40S
+// (illustrative profiles; the 70B model needs several accelerators).
+var variants = []variant{
+	{"llama-8b-h100", ModelLlama8B, "H100", 1, 10, 64, "6", "0.06", "12", "0.004"},
+	{"llama-8b-a100", ModelLlama8B, "A100", 1, 10, 48, "9", "0.1", "20", "0.008"},
+	{"llama-8b-l40s", ModelLlama8B, "L40S", 1, 6, 32, "14", "0.2", "30", "0.015"},
+	{"llama-70b-h100", ModelLlama70B, "H100", 2, 10, 64, "18", "0.15", "40", "0.012"},
+	{"llama-70b-a100", ModelLlama70B, "A100", 4, 10, 32, "26", "0.3", "60", "0.02"},
+	{"qwen-7b-h100", ModelQwen7B, "H100", 1, 10, 64, "5", "0.05", "10", "0.004"},
+	{"qwen-7b-a100", ModelQwen7B, "A100", 1, 10, 48, "8", "0.09", "18", "0.007"},
+	{"qwen-7b-l40s", ModelQwen7B, "L40S", 1, 6, 32, "12", "0.18", "26", "0.014"},
+}
+
+// VariantNames returns the names of the demo's variants (VA and Deployment).
+func VariantNames() []string {
+	out := make([]string, len(variants))
+	for i, v := range variants {
+		out[i] = v.name
+	}
+	return out
+}
+
+func (v variant) objects() (*llmdv1alpha1.VariantAutoscaling, *framework.DeploymentWrapper) {
+	va := framework.MakeVA(v.name, Namespace).
+		Model(v.model).
+		Accelerator(v.accelerator).
+		AcceleratorCount(v.count).
+		Max(v.maxReplicas).
+		Profile(v.batch, v.alpha, v.beta, v.gamma, v.delta).
+		Label("llmd.ai/model", lastSegment(v.model)).
+		Obj()
+	d := framework.MakeDeployment(v.name, Namespace).Replicas(1)
+	return va, d
+}
+
+func lastSegment(s string) string {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
+
+// demoOverrides make the operator lively: re-plan often, short
+// stabilization, scale idle models to zero after a minute.
+var demoOverrides = map[string]map[string]string{
+	config.OperatorConfigMapName: {
+		config.KeyGlobalOptInterval:           "10s",
+		config.KeyGlobalPassInterval:          "1m",
+		config.KeyStabilizationWindow:         "30s",
+		config.KeyScaleToZeroDefaultEnabled:   "true",
+		config.KeyScaleToZeroDefaultRetention: "1m",
+	},
+	config.ScaleToZeroConfigMapName: {
+		config.ScaleToZeroDefaultsKey: "enableScaleToZero: true\nretentionPeriod: 1m\n",
+	},
+}
+
+// configMaps reads the four ConfigMaps shipped in config/manager and applies
+// the demo's overrides, so the demo runs on the real defaults.
+func configMaps(repoRoot, namespace string) ([]*corev1.ConfigMap, error) {
+	var out []*corev1.ConfigMap
+	for _, name := range config.Names() {
+		path := filepath.Join(repoRoot, "config", "manager", name+".yaml")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the shipped ConfigMap: %w", err)
+		}
+		var cm corev1.ConfigMap
+		if err := yaml.UnmarshalStrict(data, &cm); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if cm.Name != name {
+			return nil, fmt.Errorf("%s holds ConfigMap %q, want %q", path, cm.Name, name)
+		}
+		cm.Namespace = namespace
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		for k, v := range demoOverrides[name] {
+			cm.Data[k] = v
+		}
+		// Per-model entries would override the demo's defaults.
+		if name == config.ScaleToZeroConfigMapName {
+			for k := range cm.Data {
+				if k != config.ScaleToZeroDefaultsKey {
+					delete(cm.Data, k)
+				}
+			}
+		}
+		out = append(out, &cm)
+	}
+	return out, nil
+}
