@@ -61,6 +61,19 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 build: ## Build every binary into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+##@ Demo and image
+
+DEMO_DURATION ?=
+.PHONY: demo
+demo: envtest-bins ## Run the operator on a local control plane with simulated load (Ctrl-C stops it; DEMO_DURATION=60s stops by itself).
+	$(GO) run ./cmd/demo $(if $(DEMO_DURATION),--duration=$(DEMO_DURATION))
+
+IMG ?= variant-autoscaler:dev
+CONTAINER_TOOL ?= docker
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG=... with the Dockerfile (needs a container engine).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
 ##@ Tests
 
 .PHONY: test
