@@ -16,7 +16,7 @@ import (
 )
 
 // defaultLoadSource is the --load-source used when the flag is not given.
-const defaultLoadSource = "none"
+const defaultLoadSource = "prometheus"
 
 // loadDeps is what a load source may need from the manager.
 type loadDeps struct {
@@ -50,6 +50,16 @@ var loadSources = map[string]loadSourceFactory{
 		help: "\"none\" reads no load: every group reports MetricsMissing and keeps its replicas",
 		build: func(*options, loadDeps) (builtLoadSource, error) {
 			return builtLoadSource{Source: noLoad{}}, nil
+		},
+	},
+	"prometheus": {
+		help: "\"prometheus\" reads the vLLM metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md)",
+		build: func(_ *options, deps loadDeps) (builtLoadSource, error) {
+			src, err := modelgroup.NewPrometheusSource(modelgroup.PrometheusOptions{Config: deps.Config})
+			if err != nil {
+				return builtLoadSource{}, err
+			}
+			return builtLoadSource{Source: src, OnConfigChange: src.OnConfigChange}, nil
 		},
 	},
 	"synthetic": {

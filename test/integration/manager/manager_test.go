@@ -208,7 +208,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		want string
 	}{
 		{[]string{"--actuation=hpa"}, `--actuation "hpa": must be "metrics" or "scale"`},
-		{[]string{"--load-source=psychic"}, `--load-source "psychic": must be one of none, synthetic`},
+		{[]string{"--load-source=psychic"}, `--load-source "psychic": must be one of none, prometheus, synthetic`},
 		{[]string{"--watch-namespaces=ok,Not_OK"}, `--watch-namespaces: "Not_OK" is not a valid namespace name`},
 		{[]string{"--max-concurrent-reconciles=0"}, "--max-concurrent-reconciles 0: must be at least 1"},
 		{[]string{"--kube-api-qps=-1"}, "--kube-api-qps -1: must be greater than 0"},

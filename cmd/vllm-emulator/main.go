@@ -1,0 +1,65 @@
+// Command vllm-emulator serves vLLM's serving metrics for a set of models,
+// driven by a load schedule (see package test/emulator), so the operator can
+// run against a real Prometheus without GPUs.
+//
+//	vllm-emulator --listen 127.0.0.1:9400 --schedule schedule.yaml
+//
+// Prometheus scrapes GET /metrics; POST /replicas?namespace=..&model=..&n=..
+// tells the emulator how many replicas serve a model (latencies follow).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/llm-d/variant-autoscaler/test/emulator"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vllm-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9400", "Address to serve /metrics, /replicas and /healthz on.")
+	schedule := fs.String("schedule", "", "YAML file with the load schedule per model (required).")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *schedule == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "vllm-emulator: --schedule is required and no arguments are accepted")
+		fs.Usage()
+		return 2
+	}
+	s, err := emulator.LoadSchedule(*schedule)
+	if err != nil {
+		fmt.Fprintln(stderr, "vllm-emulator:", err)
+		return 2
+	}
+	e, err := emulator.New(s)
+	if err != nil {
+		fmt.Fprintln(stderr, "vllm-emulator:", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "vllm-emulator:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "vllm-emulator: serving %d models on http://%s/metrics\n", len(s.Models), ln.Addr())
+	if err := e.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "vllm-emulator:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,399 @@
+package modelgroup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+)
+
+// Defaults of PrometheusOptions.
+const (
+	DefaultRateWindow           = time.Minute
+	DefaultMaxConcurrentQueries = 4
+	defaultChangeBuffer         = 1024
+	// notReadyRetry is how soon Start retries while the config source has
+	// no configuration yet.
+	notReadyRetry = 200 * time.Millisecond
+)
+
+// PrometheusOptions configure a PrometheusSource. Only Config is required.
+type PrometheusOptions struct {
+	// Config gives the configuration in force. It is read at every refresh:
+	// the Prometheus connection (PROMETHEUS_*), the refresh interval
+	// (GLOBAL_OPT_INTERVAL), the notification tolerance
+	// (LOAD_CHANGE_TOLERANCE) and the scale-to-zero retention periods. A nil
+	// *config.Config means "not ready yet": the refresh waits for it.
+	Config ConfigSource
+	// RateWindow is the range of the rate() queries (default 1m).
+	RateWindow time.Duration
+	// MaxConcurrentQueries bounds the queries in flight (default 4).
+	MaxConcurrentQueries int
+	// Registerer receives the source's own metrics (default
+	// controller-runtime's metrics.Registry). Registering twice on one
+	// registry shares the collectors.
+	Registerer prometheus.Registerer
+	// WrapTransport, when set, wraps the HTTP transport of every connection
+	// the source builds (tests count requests with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// OnRefresh, when set, is called after every refresh with its outcome,
+	// after the readings are in place and the changed groups were sent.
+	OnRefresh func(RefreshStats)
+	// ChangeBuffer is the capacity of the Changes channel (default 1024).
+	ChangeBuffer int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// RefreshStats describes one refresh.
+type RefreshStats struct {
+	// At is the evaluation time of the queries.
+	At time.Time
+	// Duration is how long the refresh took (queries and evaluation).
+	Duration time.Duration
+	// Queries is the number of PromQL queries sent; Failed how many of them failed.
+	Queries, Failed int
+	// Groups is the number of groups with an arrival rate series.
+	Groups int
+	// Changed is the number of groups notified on Changes.
+	Changed int
+	// Err is why the readings are unavailable (PrometheusError), or nil.
+	Err error
+}
+
+// PrometheusSource is the operator's load source: one refresher reads the
+// load of every model group from Prometheus with a fixed set of grouped
+// instant queries per GLOBAL_OPT_INTERVAL, whatever the number of groups or
+// VAs, keeps the readings in memory for Load, and sends on Changes the groups
+// whose reading moved beyond LOAD_CHANGE_TOLERANCE or became (un)available.
+//
+// It is a manager.Runnable and a LoadNotifier: controller.SetupControllers
+// starts it and watches its changes when it is given as Options.Load.
+type PrometheusSource struct {
+	opts    PrometheusOptions
+	metrics *promMetrics
+	changes chan event.TypedGenericEvent[Key]
+	kick    chan struct{}
+
+	// snap holds the readings of the last refresh; nil before the first.
+	snap atomic.Pointer[promSnapshot]
+
+	// refreshMu serializes refreshes and guards conn and baseline.
+	refreshMu sync.Mutex
+	conn      *promConn
+	// baseline holds, per group, the reading last notified; a group absent
+	// from it counts as "no metrics" (MetricsMissing).
+	baseline map[Key]LoadReading
+	// lastErr is the error of the previous refresh, to log transitions only.
+	lastErr error
+	// goodSince holds, per group warming up, the first refresh that read
+	// it again after it was unavailable (see warmUp).
+	goodSince map[Key]time.Time
+}
+
+// NewPrometheusSource returns a source reading Prometheus as configured by
+// opts.Config. Nothing is contacted until Start or Refresh.
+func NewPrometheusSource(opts PrometheusOptions) (*PrometheusSource, error) {
+	if opts.Config == nil {
+		return nil, errors.New("PrometheusOptions.Config is required")
+	}
+	if opts.RateWindow <= 0 {
+		opts.RateWindow = DefaultRateWindow
+	}
+	if opts.MaxConcurrentQueries <= 0 {
+		opts.MaxConcurrentQueries = DefaultMaxConcurrentQueries
+	}
+	if opts.ChangeBuffer <= 0 {
+		opts.ChangeBuffer = defaultChangeBuffer
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &PrometheusSource{
+		opts:      opts,
+		metrics:   newPromMetrics(opts.Registerer),
+		changes:   make(chan event.TypedGenericEvent[Key], opts.ChangeBuffer),
+		kick:      make(chan struct{}, 1),
+		baseline:  map[Key]LoadReading{},
+		goodSince: map[Key]time.Time{},
+	}, nil
+}
+
+// Changes implements LoadNotifier.
+func (s *PrometheusSource) Changes() <-chan event.TypedGenericEvent[Key] { return s.changes }
+
+// OnConfigChange makes Start refresh at once when a change concerns the
+// source: the Prometheus connection, the timers, or the scale-to-zero
+// policies (whose retention periods are queried). Wire it to
+// controller.Options.OnConfigChange.
+func (s *PrometheusSource) OnConfigChange(c config.Change) {
+	if c.Prometheus || c.Timers || c.AllGroups || len(c.Models) > 0 {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Load implements LoadSource from the readings of the last refresh. The
+// retention selects which "requests within the retention period" reading is
+// reported; only the retention periods of enabled scale-to-zero policies in
+// the config are queried, others leave RequestsInRetention nil.
+func (s *PrometheusSource) Load(_ context.Context, key Key, retention time.Duration) LoadReading {
+	return s.snap.Load().reading(key, retention)
+}
+
+// Start refreshes at once and then once per GLOBAL_OPT_INTERVAL (read
+// before every wait, so a new interval applies from the next tick) until
+// ctx ends. It implements manager.Runnable.
+func (s *PrometheusSource) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("prometheus-load")
+	ctx = log.IntoContext(ctx, logger)
+	for {
+		started := s.opts.Now()
+		wait := notReadyRetry
+		if cfg := s.opts.Config.Config(); cfg != nil {
+			if _, err := s.refresh(ctx, cfg); err != nil && ctx.Err() != nil {
+				return nil
+			}
+			wait = cfg.Operator.OptInterval - s.opts.Now().Sub(started)
+		}
+		timer := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-s.kick:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+// Refresh runs one refresh now with the configuration in force: it queries
+// Prometheus, replaces the readings Load answers from and sends the changed
+// groups. It returns what happened; stats.Err says why the readings are
+// unavailable. The error is non-nil only when ctx ended or no configuration
+// is available yet.
+func (s *PrometheusSource) Refresh(ctx context.Context) (RefreshStats, error) {
+	cfg := s.opts.Config.Config()
+	if cfg == nil {
+		return RefreshStats{}, errors.New("no configuration in force yet")
+	}
+	return s.refresh(ctx, cfg)
+}
+
+func (s *PrometheusSource) refresh(ctx context.Context, cfg *config.Config) (RefreshStats, error) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	logger := log.FromContext(ctx)
+
+	start := s.opts.Now()
+	stats := RefreshStats{At: start}
+	snap := s.query(ctx, cfg, start, &stats)
+	if ctx.Err() != nil {
+		// Shutting down: a cancelled query says nothing about Prometheus.
+		return stats, ctx.Err()
+	}
+	s.warmUp(s.snap.Load(), snap)
+	s.snap.Store(snap)
+	stats.Err = snap.err
+	stats.Groups = len(snap.groups)
+	s.logTransition(logger, snap.err)
+
+	changed := s.diff(cfg, snap)
+	stats.Changed = len(changed)
+	stats.Duration = s.opts.Now().Sub(start)
+	s.metrics.duration.Observe(stats.Duration.Seconds())
+	s.metrics.changed.Add(float64(len(changed)))
+	for _, key := range changed {
+		select {
+		case s.changes <- event.TypedGenericEvent[Key]{Object: key}:
+		case <-ctx.Done():
+			return stats, ctx.Err()
+		}
+	}
+	logger.V(1).Info("Load refreshed", "queries", stats.Queries, "groups", stats.Groups,
+		"changed", stats.Changed, "duration", stats.Duration)
+	if s.opts.OnRefresh != nil {
+		s.opts.OnRefresh(stats)
+	}
+	return stats, nil
+}
+
+// warmUp holds a group that reads again after a gap until a whole rate
+// window of fresh data exists. Prometheus's rate() extrapolates only half a
+// scrape interval beyond the samples at the edges of the window, so a window
+// that starts inside a gap (Prometheus was down, the target was down, the
+// series is new) underestimates the rate: right after a Prometheus restart
+// that is a fraction of the real load, and acting on it would scale down.
+// A group that was unavailable (or absent, or every group when the refresh
+// failed) in the previous refresh is therefore reported MetricsStale from the
+// first refresh that reads it again until RateWindow has passed. A group
+// present at the source's first refresh is trusted at once: there is no
+// evidence of a gap.
+func (s *PrometheusSource) warmUp(prev, snap *promSnapshot) {
+	if snap.err != nil {
+		clear(s.goodSince)
+		return
+	}
+	window := s.opts.RateWindow
+	for key, g := range snap.groups {
+		if !g.available {
+			delete(s.goodSince, key)
+			continue
+		}
+		since, warming := s.goodSince[key]
+		if !warming && prev != nil {
+			p, ok := prev.groups[key]
+			if prev.err != nil || !ok || !p.available {
+				since, warming = snap.at, true
+				s.goodSince[key] = since
+			}
+		}
+		if !warming {
+			continue
+		}
+		if !snap.at.Before(since.Add(window)) {
+			delete(s.goodSince, key)
+			continue
+		}
+		snap.groups[key] = promGroup{reason: llmdv1alpha1.ConditionReasonMetricsStale, message: fmt.Sprintf(
+			"the metrics are back since %s after a gap; the rate window (%s) is fully covered from %s",
+			since.Format(time.TimeOnly), window, since.Add(window).Format(time.TimeOnly))}
+	}
+	for key := range s.goodSince {
+		if _, ok := snap.groups[key]; !ok {
+			delete(s.goodSince, key)
+		}
+	}
+}
+
+// logTransition logs when Prometheus becomes unusable or usable again, not
+// at every refresh.
+func (s *PrometheusSource) logTransition(logger logr.Logger, err error) {
+	switch {
+	case err != nil && s.lastErr == nil:
+		logger.Error(err, "Reading the load from Prometheus failed; every model group holds its replicas")
+	case err != nil:
+		logger.V(1).Info("Reading the load from Prometheus still fails", "error", err.Error())
+	case s.lastErr != nil:
+		logger.Info("Reading the load from Prometheus works again")
+	}
+	s.lastErr = err
+}
+
+// diff returns the groups whose reading moved beyond the tolerance since it
+// was last notified, or whose availability or reason changed, and records
+// their new readings as the baseline.
+func (s *PrometheusSource) diff(cfg *config.Config, snap *promSnapshot) []Key {
+	keys := make(map[Key]struct{}, len(snap.groups)+len(s.baseline))
+	for k := range snap.groups {
+		keys[k] = struct{}{}
+	}
+	for k := range s.baseline {
+		keys[k] = struct{}{}
+	}
+	tolerance := cfg.Operator.LoadChangeTolerance
+	var changed []Key
+	for key := range keys {
+		cur := snap.reading(key, cfg.ScaleToZeroFor(key.Namespace, key.ModelID).Retention)
+		old, ok := s.baseline[key]
+		if !ok {
+			old = LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing}
+		}
+		if !readingMoved(old, cur, tolerance) {
+			continue
+		}
+		changed = append(changed, key)
+		if !cur.Available && cur.Reason == llmdv1alpha1.ConditionReasonMetricsMissing {
+			delete(s.baseline, key) // the default: keeps the map bounded by the groups with metrics
+		} else {
+			s.baseline[key] = cur
+		}
+	}
+	return changed
+}
+
+// readingMoved reports whether a group's reading changed enough to re-plan
+// the group: availability or reason, the arrival rate or token averages
+// beyond the tolerance, or whether requests arrived within the retention.
+func readingMoved(old, cur LoadReading, tolerance float64) bool {
+	if old.Available != cur.Available || old.Reason != cur.Reason {
+		return true
+	}
+	if !cur.Available {
+		return false
+	}
+	a, b := old.Load, cur.Load
+	return Moved(a.ArrivalRate, b.ArrivalRate, tolerance) ||
+		Moved(a.AvgInputTokens, b.AvgInputTokens, tolerance) ||
+		Moved(a.AvgOutputTokens, b.AvgOutputTokens, tolerance) ||
+		activityOf(a.RequestsInRetention) != activityOf(b.RequestsInRetention)
+}
+
+// activityOf classifies a count of requests within the retention: unknown,
+// none, some.
+func activityOf(n *float64) int {
+	switch {
+	case n == nil:
+		return 0
+	case *n > 0:
+		return 2
+	default:
+		return 1
+	}
+}
+
+// promSnapshot is what one refresh read. It is immutable once stored.
+type promSnapshot struct {
+	// at is the evaluation time of the queries.
+	at time.Time
+	// err makes every group's reading unavailable (PrometheusError).
+	err error
+	// groups holds the groups with an arrival rate series.
+	groups map[Key]promGroup
+	// inRetention holds, per queried retention period, the requests of each group within it.
+	inRetention map[time.Duration]map[Key]float64
+}
+
+// promGroup is one group's reading without its requests in retention.
+type promGroup struct {
+	load      Load
+	available bool
+	reason    string
+	message   string
+}
+
+func (p *promSnapshot) reading(key Key, retention time.Duration) LoadReading {
+	switch {
+	case p == nil:
+		return LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
+			Message: "the load has not been read from Prometheus yet"}
+	case p.err != nil:
+		return LoadReading{Reason: llmdv1alpha1.ConditionReasonPrometheusError, Message: p.err.Error()}
+	}
+	g, ok := p.groups[key]
+	if !ok {
+		return LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
+			Message: fmt.Sprintf("Prometheus has no %s series with namespace=%q and model_name=%q", metricRequests, key.Namespace, key.ModelID)}
+	}
+	r := LoadReading{Load: g.load, Available: g.available, Reason: g.reason, Message: g.message}
+	if r.Available {
+		if v, ok := p.inRetention[retention][key]; ok {
+			r.Load.RequestsInRetention = &v
+		}
+	}
+	return r
+}

@@ -1,0 +1,252 @@
+package modelgroup
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+)
+
+// The vLLM metrics the source reads, and the labels that name a group.
+const (
+	metricRequests       = "vllm:request_success_total"
+	metricPromptTokens   = "vllm:request_prompt_tokens"
+	metricGenTokens      = "vllm:request_generation_tokens"
+	metricTTFT           = "vllm:time_to_first_token_seconds"
+	metricITL            = "vllm:time_per_output_token_seconds"
+	labelNamespace       = "namespace"
+	labelModelName       = "model_name"
+	groupBy              = "sum by (" + labelNamespace + ", " + labelModelName + ")"
+	maxBy                = "max by (" + labelNamespace + ", " + labelModelName + ")"
+	queryRate            = "rate"
+	queryPromptTokens    = "prompt_tokens"
+	queryGenTokens       = "generation_tokens"
+	queryTTFT            = "ttft"
+	queryITL             = "itl"
+	queryAge             = "age"
+	queryRetentionPrefix = "requests_in_"
+)
+
+// promQuery is one grouped PromQL query of a refresh.
+type promQuery struct {
+	// name says what the query reads (one of the query* constants).
+	name   string
+	promQL string
+	// retention is set for "requests within the retention period" queries.
+	retention time.Duration
+}
+
+// Queries returns the PromQL queries of one refresh with cfg in force. Their
+// number depends only on the config (one more per distinct retention period
+// of an enabled scale-to-zero policy), never on the number of groups or VAs.
+func (s *PrometheusSource) Queries(cfg *config.Config) []string {
+	qs := buildQueries(cfg, s.opts.RateWindow)
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.promQL
+	}
+	return out
+}
+
+func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
+	w := promDuration(window)
+	ratio := func(metric string, scale string) string {
+		return fmt.Sprintf("%s (rate(%s_sum[%s])) / %s (rate(%s_count[%s]))%s", groupBy, metric, w, groupBy, metric, w, scale)
+	}
+	qs := []promQuery{
+		{name: queryRate, promQL: fmt.Sprintf("%s (rate(%s[%s]))", groupBy, metricRequests, w)},
+		{name: queryPromptTokens, promQL: ratio(metricPromptTokens, "")},
+		{name: queryGenTokens, promQL: ratio(metricGenTokens, "")},
+		{name: queryTTFT, promQL: ratio(metricTTFT, " * 1000")},
+		{name: queryITL, promQL: ratio(metricITL, " * 1000")},
+		// Instant queries return the evaluation time as the sample time, so
+		// the age of the newest raw sample is computed in PromQL.
+		{name: queryAge, promQL: fmt.Sprintf("time() - %s (timestamp(%s))", maxBy, metricRequests)},
+	}
+	for _, r := range retentions(cfg) {
+		qs = append(qs, promQuery{
+			name:      queryRetentionPrefix + promDuration(r),
+			promQL:    fmt.Sprintf("%s (increase(%s[%s]))", groupBy, metricRequests, promDuration(r)),
+			retention: r,
+		})
+	}
+	return qs
+}
+
+// retentions returns the distinct retention periods of the enabled
+// scale-to-zero policies the config can resolve to: the default policy and
+// the policy of each model entry, sorted.
+func retentions(cfg *config.Config) []time.Duration {
+	set := map[time.Duration]bool{}
+	add := func(p config.ScaleToZeroPolicy) {
+		if p.Enabled && p.Retention > 0 {
+			set[p.Retention] = true
+		}
+	}
+	// A model without an entry of its own resolves to the defaults.
+	add(cfg.ScaleToZero.Resolve("", "", cfg.Operator.ScaleToZeroDefault))
+	for ref := range cfg.ScaleToZero.Models {
+		add(cfg.ScaleToZeroFor(ref.Namespace, ref.ModelID))
+	}
+	out := make([]time.Duration, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// promDuration renders a duration as a PromQL range ("1m", "1m30s", "500ms").
+func promDuration(d time.Duration) string { return model.Duration(d).String() }
+
+// query runs the refresh's queries concurrently (at most
+// MaxConcurrentQueries at once, each bounded by PROMETHEUS_QUERY_TIMEOUT)
+// at evaluation time at, and turns the results into readings.
+func (s *PrometheusSource) query(ctx context.Context, cfg *config.Config, at time.Time, stats *RefreshStats) *promSnapshot {
+	pc := cfg.Operator.Prometheus
+	if !pc.Enabled() {
+		return &promSnapshot{at: at, err: fmt.Errorf("no Prometheus is configured: set %s", config.KeyPrometheusBaseURL)}
+	}
+	conn, err := s.connect(pc)
+	if err != nil {
+		return &promSnapshot{at: at, err: err}
+	}
+	queries := buildQueries(cfg, s.opts.RateWindow)
+	results := make([]model.Vector, len(queries))
+	failed := make([]bool, len(queries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.MaxConcurrentQueries)
+	for i, q := range queries {
+		g.Go(func() error {
+			qctx, cancel := context.WithTimeout(gctx, pc.QueryTimeout)
+			defer cancel()
+			v, _, err := conn.api.Query(qctx, q.promQL, at, v1.WithTimeout(pc.QueryTimeout))
+			if err == nil {
+				vec, ok := v.(model.Vector)
+				if !ok {
+					err = fmt.Errorf("the result is a %s, not a vector", v.Type())
+				}
+				results[i] = vec
+			}
+			if err != nil {
+				failed[i] = true
+				s.metrics.queries.WithLabelValues(resultError).Inc()
+				return fmt.Errorf("querying Prometheus at %s (%s): %w", pc.BaseURL, q.name, err)
+			}
+			s.metrics.queries.WithLabelValues(resultSuccess).Inc()
+			return nil
+		})
+	}
+	err = g.Wait()
+	stats.Queries = len(queries)
+	for _, f := range failed {
+		if f {
+			stats.Failed++
+		}
+	}
+	if err != nil {
+		return &promSnapshot{at: at, err: err}
+	}
+	byName := map[string]model.Vector{}
+	for i, q := range queries {
+		byName[q.name] = results[i]
+	}
+	snap := &promSnapshot{at: at, groups: evaluate(byName, pc.Staleness, at), inRetention: map[time.Duration]map[Key]float64{}}
+	for i, q := range queries {
+		if q.retention > 0 {
+			m := map[Key]float64{}
+			for key, v := range byGroup(results[i]) {
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					m[key] = math.Max(v, 0)
+				}
+			}
+			snap.inRetention[q.retention] = m
+		}
+	}
+	return snap
+}
+
+// byGroup indexes a grouped result by model group; samples without a
+// namespace or model_name label are dropped.
+func byGroup(vec model.Vector) map[Key]float64 {
+	out := make(map[Key]float64, len(vec))
+	for _, s := range vec {
+		key := Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
+		if key.Namespace == "" || key.ModelID == "" {
+			continue
+		}
+		out[key] = float64(s.Value)
+	}
+	return out
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// evaluate turns the query results into one reading per group with an
+// arrival rate series. The fail-safe rules: a non-finite rate, or unknown
+// token averages while requests arrive, is MetricsMissing; a newest sample
+// older than staleness, or none within the lookback, is MetricsStale. A
+// missing latency is 0 (unknown), which the model does not depend on.
+func evaluate(results map[string]model.Vector, staleness time.Duration, at time.Time) map[Key]promGroup {
+	rates := byGroup(results[queryRate])
+	prompt := byGroup(results[queryPromptTokens])
+	gen := byGroup(results[queryGenTokens])
+	ttft := byGroup(results[queryTTFT])
+	itl := byGroup(results[queryITL])
+	ages := byGroup(results[queryAge])
+
+	out := make(map[Key]promGroup, len(rates))
+	for key, rate := range rates {
+		missing := func(format string, args ...any) {
+			out[key] = promGroup{reason: llmdv1alpha1.ConditionReasonMetricsMissing, message: fmt.Sprintf(format, args...)}
+		}
+		stale := func(format string, args ...any) {
+			out[key] = promGroup{reason: llmdv1alpha1.ConditionReasonMetricsStale, message: fmt.Sprintf(format, args...)}
+		}
+		age, hasAge := ages[key]
+		switch {
+		case !finite(rate) || rate < 0:
+			missing("the arrival rate of %s is %v", key, rate)
+			continue
+		case !hasAge:
+			stale("%s has no current sample (its targets are down or stopped reporting)", metricRequests)
+			continue
+		case !finite(age) || age > staleness.Seconds():
+			stale("the newest sample of %s is %.0fs old, beyond the staleness limit of %s (%s)",
+				metricRequests, age, staleness, config.KeyPrometheusStaleness)
+			continue
+		}
+		load := Load{ArrivalRate: rate, ObservedAt: at}
+		in, hasIn := prompt[key]
+		o, hasOut := gen[key]
+		if rate > 0 {
+			if !hasIn || !finite(in) || in < 0 {
+				missing("the average prompt tokens (%s) are unknown while requests arrive", metricPromptTokens)
+				continue
+			}
+			if !hasOut || !finite(o) || o < 0 {
+				missing("the average generation tokens (%s) are unknown while requests arrive", metricGenTokens)
+				continue
+			}
+			// A request yields at least one token; fewer on average comes
+			// from aborted requests and would make the model invalid.
+			load.AvgInputTokens, load.AvgOutputTokens = in, math.Max(o, 1)
+		}
+		if v := ttft[key]; finite(v) && v > 0 {
+			load.ObservedTTFT = v
+		}
+		if v := itl[key]; finite(v) && v > 0 {
+			load.ObservedITL = v
+		}
+		out[key] = promGroup{load: load, available: true, reason: llmdv1alpha1.ConditionReasonMetricsFound}
+	}
+	return out
+}

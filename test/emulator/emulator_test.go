@@ -1,0 +1,238 @@
+package emulator
+
+import (
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const sample = `
+models:
+  - namespace: team
+    model: a
+    phases:
+      - {duration: 10s, rate: 10, promptTokens: 256, generationTokens: 64, ramp: true}
+      - {duration: 10s, rate: 10}
+      - {duration: 5s, rate: 0}
+  - namespace: team
+    model: b
+    replicas: 0
+    profile: {maxBatchSize: 8, alpha: 10, beta: 1, gamma: 20, delta: 0.01}
+    phases: []
+`
+
+func newTest(t *testing.T) (*Emulator, *fakeClock) {
+	t.Helper()
+	s, err := ParseSchedule([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	e, err := New(s, WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, clock
+}
+
+func requests(t *testing.T, e *Emulator, model string) float64 {
+	t.Helper()
+	n, err := e.Requests("team", model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestScheduleRampsHoldsAndContinuesTheLastPhase(t *testing.T) {
+	e, clock := newTest(t)
+	for _, step := range []struct {
+		after    time.Duration
+		rate     float64
+		requests float64 // whole requests counted so far
+	}{
+		{5 * time.Second, 5, 12},   // ramp 0→10: ∫ = 12.5, 12 counted
+		{5 * time.Second, 10, 50},  // end of the ramp: 50
+		{10 * time.Second, 0, 150}, // held at 10 for 10s; the next phase starts now
+		{time.Hour, 0, 150},        // the last phase continues
+	} {
+		clock.add(step.after)
+		if got, _ := e.Rate("team", "a"); got != step.rate {
+			t.Errorf("rate %v, want %v", got, step.rate)
+		}
+		if got := requests(t, e, "a"); got != step.requests {
+			t.Errorf("requests %v, want %v", got, step.requests)
+		}
+	}
+	// Scraping in small steps counts the same whole requests (the fraction carries over).
+	e2, clock2 := newTest(t)
+	for range 1000 {
+		clock2.add(10 * time.Millisecond)
+		e2.Advance()
+	}
+	if got := requests(t, e2, "a"); got != 50 {
+		t.Errorf("after 1000 steps of 10ms: %v requests, want 50", got)
+	}
+}
+
+func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
+	e, clock := newTest(t)
+	clock.add(20 * time.Second)
+	e.Advance()
+	if got := testutil.ToFloat64(e.requests.WithLabelValues("team", "a")); got != 150 {
+		t.Errorf("%s = %v", MetricRequestSuccess, got)
+	}
+	body := scrape(t, e)
+	for _, want := range []string{
+		`vllm:request_success_total{model_name="a",namespace="team"} 150`,
+		`vllm:request_prompt_tokens_sum{model_name="a",namespace="team"} 38400`,
+		`vllm:request_generation_tokens_count{model_name="a",namespace="team"} 150`,
+		`vllm:time_to_first_token_seconds_count{model_name="a",namespace="team"} 150`,
+		`vllm:time_per_output_token_seconds_bucket{model_name="a",namespace="team",le="0.01"}`,
+		// b has no load but its series exist, at zero.
+		`vllm:request_success_total{model_name="b",namespace="team"} 0`,
+		`vllm:time_to_first_token_seconds_count{model_name="b",namespace="team"} 0`,
+		"# TYPE vllm:request_success_total counter",
+		"# TYPE vllm:time_per_output_token_seconds histogram",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// Latencies follow the replicas: one replica at 10 req/s is slower than two.
+	itlAt := func(replicas int) float64 {
+		if err := e.SetReplicas("team", "a", replicas); err != nil {
+			t.Fatal(err)
+		}
+		_ = e.SetPhases("team", "a", []Phase{{Rate: 10}})
+		before := sum(t, e, MetricITL)
+		clock.add(time.Second)
+		e.Advance()
+		return (sum(t, e, MetricITL) - before) / 10
+	}
+	one, two := itlAt(1), itlAt(2)
+	if !(one > two && two > 0.008) {
+		t.Errorf("ITL with 1 replica %v s, with 2 %v s: want more with fewer replicas, above alpha", one, two)
+	}
+}
+
+// sum returns the _sum of a histogram of model a.
+func sum(t *testing.T, e *Emulator, name string) float64 {
+	t.Helper()
+	families, err := e.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "model_name" && l.GetValue() == "a" {
+					return m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
+}
+
+func scrape(t *testing.T, e *Emulator) string {
+	t.Helper()
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestSetPhasesRampsFromTheCurrentRate(t *testing.T) {
+	e, clock := newTest(t)
+	clock.add(15 * time.Second) // holding 10 req/s
+	if err := e.SetPhases("team", "a", []Phase{{Duration: Duration{10 * time.Second}, Rate: 30, Ramp: true}}); err != nil {
+		t.Fatal(err)
+	}
+	before := requests(t, e, "a")
+	clock.add(5 * time.Second)
+	if got, _ := e.Rate("team", "a"); got != 20 {
+		t.Errorf("rate %v, want 20 half-way from 10 to 30", got)
+	}
+	clock.add(time.Hour)
+	if got, _ := e.Rate("team", "a"); got != 30 {
+		t.Errorf("rate %v, want 30 after the ramp", got)
+	}
+	if got := requests(t, e, "a") - before; math.Abs(got-(200+30*3595)) > 1 {
+		t.Errorf("requests %v", got)
+	}
+	if err := e.SetPhases("team", "zzz", nil); err == nil {
+		t.Error("unknown model: no error")
+	}
+}
+
+func TestReplicasEndpoint(t *testing.T) {
+	e, _ := newTest(t)
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	for query, want := range map[string]int{
+		"namespace=team&model=a&n=3":  http.StatusNoContent,
+		"namespace=team&model=x&n=3":  http.StatusBadRequest,
+		"namespace=team&model=a&n=-1": http.StatusBadRequest,
+		"namespace=team&model=a&n=x":  http.StatusBadRequest,
+	} {
+		resp, err := http.Post(srv.URL+"/replicas?"+query, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", query, resp.StatusCode, want)
+		}
+	}
+	if e.models[modelKey{"team", "a"}].replicas != 3 {
+		t.Error("replicas not set")
+	}
+}
+
+func TestParseScheduleRejectsMistakes(t *testing.T) {
+	for name, doc := range map[string]string{
+		"unknown field":    "models: [{namespace: n, model: m, phases: [{duration: 1s, rat: 3}]}]",
+		"no namespace":     "models: [{model: m}]",
+		"twice":            "models: [{namespace: n, model: m}, {namespace: n, model: m}]",
+		"negative rate":    "models: [{namespace: n, model: m, phases: [{duration: 1s, rate: -1}]}]",
+		"bad duration":     "models: [{namespace: n, model: m, phases: [{duration: soon, rate: 1}]}]",
+		"no duration":      "models: [{namespace: n, model: m, phases: [{rate: 1}, {rate: 2}]}]",
+		"invalid profile":  "models: [{namespace: n, model: m, profile: {maxBatchSize: 0, alpha: 1}}]",
+		"no output tokens": "models: [{namespace: n, model: m, phases: [{rate: 1, generationTokens: 0.5}]}]",
+	} {
+		if _, err := ParseSchedule([]byte(doc)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
