@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -164,4 +165,29 @@ func MustStart(opts Options) *Env {
 		os.Exit(1)
 	}
 	return env
+}
+
+// Main is the TestMain of an integration test package: it starts a control
+// plane, runs setUp (when not nil), the tests, then tearDown and stops the
+// control plane, and exits with the tests' code (1 when set-up failed).
+func Main(m *testing.M, opts Options, setUp func(*Env) (tearDown func() error, err error)) {
+	env := MustStart(opts)
+	code := 1
+	tearDown := func() error { return nil }
+	var err error
+	if setUp != nil {
+		var td func() error
+		if td, err = setUp(env); td != nil {
+			tearDown = td
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setting up the test cluster:", err)
+	} else {
+		code = m.Run()
+	}
+	if err := errors.Join(tearDown(), env.Stop()); err != nil {
+		fmt.Fprintln(os.Stderr, "tearing down:", err)
+	}
+	os.Exit(code)
 }

@@ -4,8 +4,6 @@ package api
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/llm-d/variant-autoscaler/test/framework"
@@ -16,15 +14,8 @@ var env *framework.Env
 const namespace = "api-test"
 
 func TestMain(m *testing.M) {
-	env = framework.MustStart(framework.Options{})
-	code := 1
-	if err := framework.CreateNamespace(context.Background(), env.Client, namespace); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
-	}
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-	}
-	os.Exit(code)
+	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
+		env = e
+		return nil, framework.CreateNamespace(context.Background(), e.Client, namespace)
+	})
 }

@@ -5,8 +5,6 @@ package behaviour
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/llm-d/variant-autoscaler/config"
@@ -22,20 +20,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	env = framework.MustStart(framework.Options{})
-	code := 1
-	if err := setUp(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "setting up:", err)
-	} else {
-		code = m.Run()
-		if err := op.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the operator:", err)
+	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
+		env = e
+		if err := setUp(context.Background()); err != nil {
+			return nil, err
 		}
-	}
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-	}
-	os.Exit(code)
+		return op.Stop, nil
+	})
 }
 
 func setUp(ctx context.Context) error {

@@ -4,13 +4,11 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,23 +20,6 @@ import (
 	"github.com/llm-d/variant-autoscaler/internal/demo"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestMain(m *testing.M) {
 	if _, err := framework.AssetsDir(); err != nil {
@@ -54,7 +35,7 @@ func TestMain(m *testing.M) {
 // desired replicas, and leaves nothing running.
 func TestDemoDecidesForEveryVariant(t *testing.T) {
 	g := NewWithT(t)
-	out := &lockedBuffer{}
+	out := &framework.SyncBuffer{}
 	stateDir := t.TempDir()
 	res, err := demo.Run(context.Background(), demo.Options{
 		Duration: 30 * time.Second, Refresh: 5 * time.Second, StateDir: stateDir, Out: out,
@@ -92,7 +73,7 @@ func TestDemoDecidesForEveryVariant(t *testing.T) {
 // run in the same process works.
 func TestDemoStopsOnInterrupt(t *testing.T) {
 	g := NewWithT(t)
-	out := &lockedBuffer{}
+	out := &framework.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type outcome struct {

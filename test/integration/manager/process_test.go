@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,28 +23,10 @@ import (
 // Models with an SLO in the shipped service-classes-config.
 const modelLlama8B = "meta-llama/Llama-3.1-8B-Instruct"
 
-// lockedBuffer collects a subprocess's output safely.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // managerProcess is a running manager binary.
 type managerProcess struct {
 	cmd         *exec.Cmd
-	output      *lockedBuffer
+	output      *framework.SyncBuffer
 	done        chan error
 	metricsAddr string
 	probeAddr   string
@@ -68,7 +48,7 @@ func freeAddr(t *testing.T) string {
 // test ends, and its output is logged when the test failed.
 func startManager(t *testing.T, args ...string) *managerProcess {
 	t.Helper()
-	p := &managerProcess{output: &lockedBuffer{}, done: make(chan error, 1), metricsAddr: freeAddr(t), probeAddr: freeAddr(t)}
+	p := &managerProcess{output: &framework.SyncBuffer{}, done: make(chan error, 1), metricsAddr: freeAddr(t), probeAddr: freeAddr(t)}
 	all := append([]string{
 		"--kubeconfig=" + managerKubeconfig,
 		"--metrics-bind-address=" + p.metricsAddr,
