@@ -20,7 +20,7 @@ export KUBEBUILDER_ASSETS := $(ENVTEST_DIR)
 GO_TEST_FLAGS ?= -count=1
 # Everything outside test/ is pure enough to test without a control plane.
 PKGS_UNIT         = $$($(GO) list ./... | grep -v '/test/')
-PKGS_INTEGRATION := ./test/integration/...
+PKGS_INTEGRATION := ./test/integration/... ./test/load/...
 
 ##@ General
 
@@ -77,7 +77,7 @@ docker-build: ## Build the manager image IMG=... with the Dockerfile (needs a co
 ##@ Tests
 
 .PHONY: test
-test: envtest-bins vet test-unit test-integration ## Run every test (builds the control plane first).
+test: envtest-bins vet test-unit test-integration test-e2e ## Run every test (builds the control plane first).
 
 .PHONY: test-unit
 test-unit: ## Unit tests of pure packages (fuzz seeds included).
@@ -87,9 +87,23 @@ test-unit: ## Unit tests of pure packages (fuzz seeds included).
 test-integration: envtest-bins ## Tests against a real kube-apiserver and etcd.
 	$(GO) test $(GO_TEST_FLAGS) -timeout 20m $(PKGS_INTEGRATION)
 
+.PHONY: loadtest
+loadtest: envtest-bins ## Load test: sharded vs global baselines; LOADTEST_N=500,1000 LOADTEST_STRATEGIES=... LOADTEST_OUT=... (docs/performance.md).
+	$(GO) build -o $(BIN)/loadtest ./test/load/cmd/loadtest
+	LOADTEST_MAKE=1 $(BIN)/loadtest $(LOADTEST_FLAGS)
+
 .PHONY: envtest-bins
 envtest-bins: ## Build kube-apiserver, kubectl and etcd from source into $(ENVTEST_DIR).
 	@hack/build-envtest.sh $(ENVTEST_DIR)
+
+.PHONY: prometheus
+prometheus: ## Install Prometheus (Debian's prometheus package) when it is missing; test-e2e runs it.
+	@command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus)
+
+.PHONY: test-e2e
+test-e2e: envtest-bins prometheus ## The operator against a real Prometheus scraping the vLLM emulator (about 2 minutes; docs/prometheus.md).
+	$(GO) test $(GO_TEST_FLAGS) ./test/emulator/...
+	$(GO) test $(GO_TEST_FLAGS) -v -timeout 10m ./test/e2e/...
 
 ##@ Tools
 

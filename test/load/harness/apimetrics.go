@@ -1,15 +1,17 @@
 package harness
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"k8s.io/client-go/rest"
 )
 
@@ -50,25 +52,25 @@ func (s *apiScraper) scrape(ctx context.Context) (APISample, error) {
 	if resp.StatusCode != http.StatusOK {
 		return APISample{}, fmt.Errorf("scraping the API server's metrics: %s", resp.Status)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return APISample{}, fmt.Errorf("parsing the API server's metrics: %w", err)
-	}
+	return parseAPIMetrics(resp.Body)
+}
+
+// parseAPIMetrics reads the two series it needs from the text exposition
+// line by line: a full parse of the API server's metrics allocates tens of
+// MiB, which would show in the RSS measured for the operator.
+func parseAPIMetrics(r io.Reader) (APISample, error) {
 	out := APISample{Requests: APICounts{}}
-	if f := families["apiserver_request_total"]; f != nil {
-		for _, m := range f.GetMetric() {
-			var verb, resource, sub string
-			for _, l := range m.GetLabel() {
-				switch l.GetName() {
-				case "verb":
-					verb = l.GetValue()
-				case "resource":
-					resource = l.GetValue()
-				case "subresource":
-					sub = l.GetValue()
-				}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case bytes.HasPrefix(line, []byte("apiserver_request_total{")):
+			labels, value, ok := splitSample(line[len("apiserver_request_total"):])
+			if !ok {
+				continue
 			}
+			verb, resource, sub := labelOf(labels, "verb"), labelOf(labels, "resource"), labelOf(labels, "subresource")
 			if resource == "" {
 				continue // non-resource URLs such as /metrics itself
 			}
@@ -76,13 +78,61 @@ func (s *apiScraper) scrape(ctx context.Context) (APISample, error) {
 			if sub != "" {
 				key += "/" + sub
 			}
-			out.Requests[key] += m.GetCounter().GetValue()
+			out.Requests[key] += value
+		case bytes.HasPrefix(line, []byte("process_cpu_seconds_total ")):
+			if v, err := strconv.ParseFloat(strings.TrimSpace(string(line[len("process_cpu_seconds_total "):])), 64); err == nil {
+				out.CPUSeconds = v
+			}
 		}
 	}
-	if f := families["process_cpu_seconds_total"]; f != nil && len(f.GetMetric()) > 0 {
-		out.CPUSeconds = f.GetMetric()[0].GetCounter().GetValue()
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("reading the API server's metrics: %w", err)
 	}
 	return out, nil
+}
+
+// splitSample splits `{labels} value [timestamp]`.
+func splitSample(b []byte) (labels string, value float64, ok bool) {
+	end := bytes.LastIndexByte(b, '}')
+	if len(b) == 0 || b[0] != '{' || end < 0 {
+		return "", 0, false
+	}
+	fields := strings.Fields(string(b[end+1:]))
+	if len(fields) == 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return string(b[1:end]), v, true
+}
+
+// labelOf returns the value of a label in `a="x",b="y"` (escapes kept).
+func labelOf(labels, name string) string {
+	for labels != "" {
+		eq := strings.IndexByte(labels, '=')
+		if eq < 0 || eq+1 >= len(labels) || labels[eq+1] != '"' {
+			return ""
+		}
+		key := strings.TrimSpace(labels[:eq])
+		tail := labels[eq+2:]
+		i := 0
+		for i < len(tail) && tail[i] != '"' {
+			if tail[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		if i >= len(tail) {
+			return ""
+		}
+		if key == name {
+			return tail[:i]
+		}
+		labels = strings.TrimPrefix(tail[i+1:], ",")
+	}
+	return ""
 }
 
 // Sub returns the counts of a minus before, without zeros.

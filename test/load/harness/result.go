@@ -80,8 +80,10 @@ type Phase struct {
 	// changed VA's status write, as seen by the watch.
 	LatencyP50Seconds float64 `json:"latencyP50Seconds"`
 	LatencyP99Seconds float64 `json:"latencyP99Seconds"`
-	// BusySeconds: from the event until the operator's last work on it.
-	BusySeconds float64 `json:"busySeconds"`
+	// BusySeconds: from the event until the operator's last work on it
+	// (when BusyMeasured: the phase waited for the operator to go idle).
+	BusySeconds  float64 `json:"busySeconds"`
+	BusyMeasured bool    `json:"busyMeasured"`
 
 	// FloorWrites status updates took FloorSeconds in a tight loop with the
 	// operator's client; ConvergenceOverFloor is the ratio.

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -68,6 +69,9 @@ type Options struct {
 	// CPUProfile, when set, is a file that receives a CPU profile of the
 	// process from the operator's start to the end of the run.
 	CPUProfile string
+	// HeapProfile, when set, is a file that receives a heap profile taken
+	// after the last phase, with the operator still running.
+	HeapProfile string
 }
 
 // Scenario names.
@@ -152,18 +156,16 @@ type runner struct {
 	result  *Result
 }
 
-var loggerOnce = make(chan struct{}, 1)
+var loggerOnce sync.Once
 
 // quietLogs keeps controller-runtime and client-go to errors, as the
 // product's test framework does.
 func quietLogs() {
-	select {
-	case loggerOnce <- struct{}{}:
+	loggerOnce.Do(func() {
 		l := zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel))
 		log.SetLogger(l)
 		klog.SetLogger(l)
-	default:
-	}
+	})
 }
 
 // Run builds the cluster, starts the strategy and plays the scenarios.
@@ -251,6 +253,9 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	defer func() {
 		if r.op != nil {
 			res.PeakRSSMiB = max(res.PeakRSSMiB, mib(peakRSS()))
+			if opts.HeapProfile != "" {
+				err = errors.Join(err, writeHeapProfile(opts.HeapProfile))
+			}
 			err = errors.Join(err, r.op.Stop())
 		}
 	}()
@@ -314,6 +319,15 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 		}
 	}
 	return nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
 }
 
 func (r *runner) logf(format string, a ...any) {
@@ -457,6 +471,7 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 		var ok bool
 		lastBusy, ok = r.waitIdle(ctx, s, p.DemandedEvaluations, before, t0, deadline)
 		p.TimedOut = !ok
+		p.BusyMeasured = true
 	}
 	p.BusySeconds = lastBusy.Sub(t0).Seconds()
 	if s.window > 0 {
@@ -465,14 +480,14 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 
 	cpu := cpuTime() - cpu0
 	after := r.op.Work().Sub(before)
+	p.PeakRSSMiB = mib(peakRSS())
+	r.result.PeakRSSMiB = max(r.result.PeakRSSMiB, p.PeakRSSMiB)
+	p.HeapMiB = mib(heapBytes())
 	apiAfter, err := r.scraper.scrape(ctx)
 	if err != nil {
 		return p, err
 	}
 	p.CPUSeconds = cpu.Seconds()
-	p.PeakRSSMiB = mib(peakRSS())
-	r.result.PeakRSSMiB = max(r.result.PeakRSSMiB, p.PeakRSSMiB)
-	p.HeapMiB = mib(heapBytes())
 	p.Reconciles, p.Evaluations, p.StatusWrites = after.Reconciles, after.Evaluations, after.StatusWrites
 	p.ObservedStatusChanges = r.tracker.Changes() - changesBefore
 	p.API = apiAfter.Requests.Sub(apiBefore.Requests)

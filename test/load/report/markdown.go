@@ -50,7 +50,7 @@ func Markdown(r *Report) string {
 					row = append(row, "—")
 					continue
 				}
-				affected = strconv.Itoa(p.AffectedGroupVAs)
+				affected = num(float64(p.AffectedGroupVAs))
 				row = append(row, fmt.Sprintf("%s (%s)", bound(p, p.Evaluations), bound(p, p.Reconciles)))
 			}
 			if found {
@@ -79,7 +79,7 @@ func Markdown(r *Report) string {
 				rows = append(rows, fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.0f |",
 					n, s, bound(p, p.Reconciles), bound(p, p.Evaluations), num(p.DemandedEvaluations), bound(p, p.StatusWrites),
 					bound(p, p.APIWrites), p.ChangedVAs, secs(p, p.ConvergenceSeconds), secs(p, p.LatencyP50Seconds), secs(p, p.LatencyP99Seconds),
-					plainSecs(p.FloorSeconds), ratio(p), secs(p, p.BusySeconds), plainSecs(p.CPUSeconds), p.PeakRSSMiB))
+					plainSecs(p.FloorSeconds), ratio(p), busy(p), plainSecs(p.CPUSeconds), p.PeakRSSMiB))
 			}
 		}
 		if len(rows) == 0 {
@@ -292,6 +292,13 @@ func plainSecs(x float64) string {
 		return fmt.Sprintf("%.2fs", x)
 	}
 	return fmt.Sprintf("%.0fs", x)
+}
+
+func busy(p *harness.Phase) string {
+	if !p.BusyMeasured {
+		return "—"
+	}
+	return secs(p, p.BusySeconds)
 }
 
 func ratio(p *harness.Phase) string {

@@ -97,7 +97,7 @@ func run(args []string) int {
 	fs.IntVar(&o.workers, "workers", 4, "MaxConcurrentReconciles of every strategy (the product's default)")
 	fs.IntVar(&o.maxInflight, "max-requests-inflight", 3000, "kube-apiserver --max-requests-inflight")
 	fs.IntVar(&o.maxMutating, "max-mutating-requests-inflight", 1500, "kube-apiserver --max-mutating-requests-inflight")
-	fs.StringVar(&o.pprof, "pprof", env("LOADTEST_PPROF", ""), "folder that receives a CPU profile of each run, <strategy>-<N>.pprof (env LOADTEST_PPROF)")
+	fs.StringVar(&o.pprof, "pprof", env("LOADTEST_PPROF", ""), "folder that receives a CPU profile (<strategy>-<N>.pprof) and a heap profile (<strategy>-<N>.heap.pprof) of each run (env LOADTEST_PPROF)")
 	fs.BoolVar(&o.merge, "merge", env("LOADTEST_MERGE", "") == "true", "add to the runs of <out>/results.json instead of starting a new report (env LOADTEST_MERGE=true)")
 	fs.StringVar(&o.from, "from", "", "only rewrite the Markdown and plots from this results.json")
 	fs.BoolVar(&o.child, "child", false, "internal: run one (strategy, N) and write its result to -result")
@@ -185,6 +185,7 @@ func child(ctx context.Context, o options) int {
 	if o.pprof != "" {
 		if err := os.MkdirAll(o.pprof, 0o755); err == nil {
 			hopts.CPUProfile = filepath.Join(o.pprof, fmt.Sprintf("%s-%d.pprof", o.strategies[0], o.ns[0]))
+			hopts.HeapProfile = filepath.Join(o.pprof, fmt.Sprintf("%s-%d.heap.pprof", o.strategies[0], o.ns[0]))
 		}
 	}
 	res, err := harness.Run(ctx, hopts)
@@ -330,15 +331,23 @@ func meta(o options, args []string, prev report.Meta) report.Meta {
 		APIServerFlags: o.apiServerFlags(),
 	}
 	if m.Command == "" {
-		var words []string
+		var vars []string
 		for _, kv := range os.Environ() {
-			if strings.HasPrefix(kv, "LOADTEST_") && !strings.HasPrefix(kv, "LOADTEST_COMMAND=") {
-				words = append(words, kv)
+			name, value, _ := strings.Cut(kv, "=")
+			if strings.HasPrefix(name, "LOADTEST_") && name != "LOADTEST_COMMAND" && name != "LOADTEST_MAKE" {
+				if strings.ContainsAny(value, " \t'\"") {
+					value = "'" + value + "'"
+				}
+				vars = append(vars, name+"="+value)
 			}
 		}
-		slices.Sort(words)
-		words = append(words, "bin/loadtest")
-		m.Command = strings.Join(append(words, args...), " ")
+		slices.Sort(vars)
+		if os.Getenv("LOADTEST_MAKE") == "1" {
+			// The Makefile runs the binary with $(LOADTEST_FLAGS) as args.
+			m.Command = strings.Join(append([]string{"make loadtest"}, vars...), " ")
+		} else {
+			m.Command = strings.Join(append(append(vars, "bin/loadtest"), args...), " ")
+		}
 	}
 	if o.merge && !prev.Started.IsZero() {
 		// Keep the first invocation's start; list every command.
