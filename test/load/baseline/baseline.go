@@ -258,7 +258,7 @@ func vaRequest(va *llmdv1alpha1.VariantAutoscaling) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: va.Namespace, Name: va.Name}}
 }
 
-// addVAs enqueues the singleton, or one request per listed VA.
+// addList enqueues the singleton, or one request per listed VA.
 func (h handlers) addList(ctx context.Context, q queue, opts ...client.ListOption) {
 	if h.mode == GlobalSingle {
 		q.Add(singleton)

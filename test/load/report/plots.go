@@ -99,7 +99,14 @@ func plotEvaluations(r *Report, path string) error {
 		}
 		lines = append(lines, line)
 	}
-	lines = append(lines, ref)
+	// What global-per-va does by design, N requests × N VAs, also where it
+	// was not run (it would not finish within any useful time box).
+	quadratic := &series{name: "global-per-va by design (N²)", color: strategyColors[harness.GlobalPerVA],
+		glyph: draw.CrossGlyph{}, dashed: true}
+	for _, n := range r.ns() {
+		quadratic.add(float64(n), float64(n)*float64(n))
+	}
+	lines = append(lines, ref, quadratic)
 	return logLog("VA evaluations per ConfigMap change (MI300X cost, 1/4 of groups)",
 		"N (VariantAutoscalings)", "VA evaluations", path, lines)
 }

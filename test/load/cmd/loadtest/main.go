@@ -181,6 +181,11 @@ func child(ctx context.Context, o options) int {
 		fmt.Fprintln(os.Stderr, "loadtest -child needs one -n, one -strategies and -result")
 		return 2
 	}
+	// GOMEMLIMIT and GOGC, when set, are for this process (the runtime has
+	// read them); the control plane it starts must not inherit them.
+	for _, v := range []string{"GOMEMLIMIT", "GOGC"} {
+		_ = os.Unsetenv(v)
+	}
 	hopts := o.harnessOptions(o.strategies[0], o.ns[0])
 	if o.pprof != "" {
 		if err := os.MkdirAll(o.pprof, 0o755); err == nil {
@@ -331,23 +336,31 @@ func meta(o options, args []string, prev report.Meta) report.Meta {
 		APIServerFlags: o.apiServerFlags(),
 	}
 	if m.Command == "" {
-		var vars []string
+		// Go runtime variables go before the command, LOADTEST_* after it
+		// (make variables) or before it (bin/loadtest's environment).
+		var runtimeVars, vars []string
 		for _, kv := range os.Environ() {
 			name, value, _ := strings.Cut(kv, "=")
-			if strings.HasPrefix(name, "LOADTEST_") && name != "LOADTEST_COMMAND" && name != "LOADTEST_MAKE" {
-				if strings.ContainsAny(value, " \t'\"") {
-					value = "'" + value + "'"
-				}
+			if strings.ContainsAny(value, " \t'\"") {
+				value = "'" + value + "'"
+			}
+			switch {
+			case name == "GOMEMLIMIT" || name == "GOGC" || name == "GOMAXPROCS":
+				runtimeVars = append(runtimeVars, name+"="+value)
+			case strings.HasPrefix(name, "LOADTEST_") && name != "LOADTEST_COMMAND" && name != "LOADTEST_MAKE":
 				vars = append(vars, name+"="+value)
 			}
 		}
+		slices.Sort(runtimeVars)
 		slices.Sort(vars)
+		words := runtimeVars
 		if os.Getenv("LOADTEST_MAKE") == "1" {
 			// The Makefile runs the binary with $(LOADTEST_FLAGS) as args.
-			m.Command = strings.Join(append([]string{"make loadtest"}, vars...), " ")
+			words = append(append(words, "make", "loadtest"), vars...)
 		} else {
-			m.Command = strings.Join(append(append(vars, "bin/loadtest"), args...), " ")
+			words = append(append(append(words, vars...), "bin/loadtest"), args...)
 		}
+		m.Command = strings.Join(words, " ")
 	}
 	if o.merge && !prev.Started.IsZero() {
 		// Keep the first invocation's start; list every command.
