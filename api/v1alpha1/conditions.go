@@ -31,4 +31,21 @@ const (
 	ConditionReasonProfileInvalid  = "ProfileInvalid"
 	// ConditionReasonMetricsUnavailable: replicas are held until the load is known.
 	ConditionReasonMetricsUnavailable = "MetricsUnavailable"
+	// ConditionReasonVariantInvalid: this VA's own values cannot be planned
+	// (e.g. a cost or minReplicas out of the operator's range); it is left
+	// out and the rest of its group is planned.
+	ConditionReasonVariantInvalid = "VariantInvalid"
+	// ConditionReasonApproximate: the group has more variants than the exact
+	// optimizer takes (or its search hit its budget); the plan is a heuristic
+	// one whose cost bound the message states.
+	ConditionReasonApproximate = "Approximate"
+	// ConditionReasonActuationNotAllowed: the operator refuses to actuate for
+	// security reasons (e.g. the scale target has not opted in to /scale
+	// actuation, see docs/reliability.md).
+	ConditionReasonActuationNotAllowed = "ActuationNotAllowed"
 )
+
+// MaxConditionMessageLength bounds condition messages (and Event notes) the
+// operator writes: the API server refuses a condition message above 32768
+// bytes, which would fail the whole status write.
+const MaxConditionMessageLength = 1024

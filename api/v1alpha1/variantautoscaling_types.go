@@ -91,7 +91,7 @@ type Profile struct {
 
 // VariantAutoscalingSpec describes one variant of a model: how it is served and
 // the bounds within which the operator sizes it.
-// +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || self.maxReplicas >= self.minReplicas",message="maxReplicas must be greater than or equal to minReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || self.maxReplicas >= self.minReplicas",messageExpression="'maxReplicas (' + string(self.maxReplicas) + ') must be greater than or equal to minReplicas (' + string(self.minReplicas) + ')'"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef is the workload this variant runs as.
 	// +required
@@ -118,10 +118,11 @@ type VariantAutoscalingSpec struct {
 	// +optional
 	AcceleratorCount int32 `json:"acceleratorCount,omitempty"`
 
-	// VariantCost is the cost of one replica per hour, as a decimal string. When
-	// absent it is the accelerator's unit cost times acceleratorCount.
-	// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]*)(\.[0-9]+)?$`
-	// +kubebuilder:validation:MaxLength=32
+	// VariantCost is the cost of one replica per hour, as a decimal string
+	// below 1000000000 with at most 9 fractional digits. When absent it is the
+	// accelerator's unit cost times acceleratorCount.
+	// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$`
+	// +kubebuilder:validation:MaxLength=19
 	// +optional
 	VariantCost string `json:"variantCost,omitempty"`
 
@@ -135,14 +136,20 @@ type VariantAutoscalingSpec struct {
 	// +required
 	Profile Profile `json:"profile"`
 
-	// MinReplicas is the lowest replica count the operator sets.
+	// MinReplicas is the lowest replica count the operator sets; at most
+	// MaxReplicasLimit, and the operator also refuses a minimum above its
+	// per-variant ceiling (MAX_REPLICAS_PER_VARIANT).
 	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	MinReplicas int32 `json:"minReplicas"`
 
-	// MaxReplicas is the highest replica count the operator sets; unbounded when absent.
+	// MaxReplicas is the highest replica count the operator sets, at most
+	// MaxReplicasLimit. When absent the operator's per-variant ceiling
+	// (MAX_REPLICAS_PER_VARIANT) is the maximum.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
 
@@ -151,6 +158,10 @@ type VariantAutoscalingSpec struct {
 	// +optional
 	Mode Mode `json:"mode,omitempty"`
 }
+
+// MaxReplicasLimit is the largest minReplicas or maxReplicas the API accepts:
+// a typo such as minReplicas: 100000 is refused at admission.
+const MaxReplicasLimit = 10000
 
 // DecisionReason says which rule produced the desired replica count.
 type DecisionReason string
@@ -168,6 +179,15 @@ const (
 	ReasonCostHysteresis  DecisionReason = "CostHysteresis"
 	ReasonInfeasible      DecisionReason = "Infeasible"
 	ReasonTargetConflict  DecisionReason = "TargetConflict"
+	// ReasonScaleUpLimited: the scale-up rate limit (SCALE_UP_MAX_REPLICAS,
+	// SCALE_UP_MAX_PERCENT per SCALE_UP_PERIOD) held the increase back.
+	ReasonScaleUpLimited DecisionReason = "ScaleUpLimited"
+	// ReasonCeiling: the operator-wide ceiling MAX_REPLICAS_PER_VARIANT, not
+	// spec.maxReplicas, capped the count.
+	ReasonCeiling DecisionReason = "Ceiling"
+	// ReasonMetricsImplausible: the measured load jumped beyond what is
+	// plausible (MAX_LOAD_JUMP_FACTOR); replicas are held until it is confirmed.
+	ReasonMetricsImplausible DecisionReason = "MetricsImplausible"
 )
 
 // Decision is the operator's latest decision for this variant. Decimal values
