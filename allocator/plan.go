@@ -31,6 +31,11 @@ type Variant struct {
 	Min, Max int
 	// Current is the number of replicas running now.
 	Current int
+	// Accelerator is the accelerator type a replica runs on and Units how
+	// many of them it takes (0 counts as 1); they matter only for
+	// Input.Limits.
+	Accelerator string
+	Units       int
 }
 
 // Load is the group's load as last measured.
@@ -60,6 +65,9 @@ type Input struct {
 	State State
 	// Now is the time of the plan; the package never reads the clock.
 	Now time.Time
+	// Limits caps the accelerators per type the group may use (nil: no
+	// limit); minimum replicas hold even above them.
+	Limits Limits
 }
 
 // Decision is the plan for one variant.
@@ -104,6 +112,8 @@ type Result struct {
 	// equal cost per capacity get there). The allocation is feasible and
 	// costs at most one replica more than the optimum.
 	Approximate bool
+	// Budget says how Input.Limits bound the plan (nil without limits).
+	Budget *BudgetReport
 }
 
 // TotalCost is the cost per hour of all desired replicas.
@@ -148,6 +158,9 @@ func (in Input) Validate() error {
 		return err
 	}
 	if err := in.Policy.Validate(); err != nil {
+		return err
+	}
+	if err := validateLimits(in); err != nil {
 		return err
 	}
 	return in.Load.validate()
@@ -270,8 +283,9 @@ func Plan(in Input, cache *CapacityCache) (Result, error) {
 		}
 	}
 
-	limited, approximate := optimize(vs, plans, demand, pol.CostSavingThreshold)
+	limited, approximate := optimize(vs, plans, demand, pol.CostSavingThreshold, in.Limits)
 	res.Approximate = approximate
+	opt := counts(plans)
 	keepCheapest(vs, plans)
 	for i, v := range vs {
 		p := &plans[i]
@@ -294,6 +308,8 @@ func Plan(in Input, cache *CapacityCache) (Result, error) {
 			p.reason = ReasonInfeasible
 		}
 	}
+	enforceLimits(vs, plans, opt, in.Limits)
+	res.Budget = budgetReport(vs, plans, demand, in.Limits)
 	anyCapacity := slices.ContainsFunc(plans, func(p variantPlan) bool { return p.capacity > 0 })
 	switch {
 	case demand > 0 && !anyCapacity:
@@ -334,7 +350,7 @@ func holdOnMissingMetrics(in Input) Result {
 // optimize sets plans[i].n to the cost optimum, or to the mix without growth
 // when the optimum saves less than the threshold over it. It reports whether
 // the group is capacity limited and whether a search ran out of budget.
-func optimize(vs []Variant, plans []variantPlan, demand, threshold float64) (limited, approximate bool) {
+func optimize(vs []Variant, plans []variantPlan, demand, threshold float64, limits Limits) (limited, approximate bool) {
 	// The solver breaks ties in its item order: name order.
 	order := make([]int, len(vs))
 	for i := range order {
@@ -342,10 +358,12 @@ func optimize(vs []Variant, plans []variantPlan, demand, threshold float64) (lim
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(vs[a].Name, vs[b].Name) })
 	items := make([]item, len(vs))
+	pl := newPools(vs, limits)
 	for k, i := range order {
-		items[k] = item{cost: vs[i].Cost, cap: plans[i].capacity, min: vs[i].Min, max: vs[i].Max, cur: vs[i].Current}
+		items[k] = item{cost: vs[i].Cost, cap: plans[i].capacity, min: vs[i].Min, max: vs[i].Max, cur: vs[i].Current,
+			pool: pl.pool[i], units: pl.units(vs, i)}
 	}
-	free := solve(items, demand)
+	free := solveLimited(items, demand, pl.limits)
 	approximate = !free.exact
 	chosen := free.n
 	var hysteresis []bool
@@ -367,7 +385,7 @@ func optimize(vs []Variant, plans []variantPlan, demand, threshold float64) (lim
 				it.max = max(it.min, min(items[k].max, it.cur))
 			}
 		}
-		ng := solve(still, demand)
+		ng := solveLimited(still, demand, pl.limits)
 		approximate = approximate || !ng.exact
 		if !ng.limited && ng.cost-free.cost <= threshold*ng.cost+costTol(ng.cost, free.cost) {
 			chosen = ng.n

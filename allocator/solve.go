@@ -31,6 +31,9 @@ type item struct {
 	min  int
 	max  int // < 0: unbounded
 	cur  int
+	// pool is 1 + the index of the accelerator limit the item draws on (0:
+	// none) and units the accelerators one replica takes from it.
+	pool, units int
 }
 
 // allocation is the solver's answer, indexed like its items.
@@ -140,6 +143,13 @@ func countFor(d, c float64) int {
 // the fewest moves, earlier names first. The rest is a depth-first branch and
 // bound, see solver.dfs.
 func solve(items []item, demand float64) allocation {
+	return solveWithin(items, demand, nil)
+}
+
+// solveWithin is solve with accelerator limits: limits[p] caps the units the
+// items of pool p+1 take together. The caller makes sure that some allocation
+// within the limits carries the demand (see solveLimited).
+func solveWithin(items []item, demand float64, limits []int) allocation {
 	items = slices.Clone(items)
 	for i := range items {
 		if items[i].max < 0 {
@@ -161,7 +171,7 @@ func solve(items []item, demand float64) allocation {
 		sorted[k] = classes[c]
 		lex[c] = k
 	}
-	s := newSolver(sorted, demand)
+	s := newSolver(sorted, demand, limits)
 	s.lex = lex
 	out := allocation{exact: true}
 	var counts []int
@@ -192,14 +202,17 @@ func solve(items []item, demand float64) allocation {
 // aggregate merges items of equal cost and capacity. members[c] lists the
 // indexes of the items of class c, in order.
 func aggregate(items []item) (classes []item, members [][]int) {
-	type key struct{ cost, cap float64 }
+	type key struct {
+		cost, cap   float64
+		pool, units int
+	}
 	at := make(map[key]int, len(items))
 	for i, it := range items {
-		k := key{it.cost, it.cap}
+		k := key{it.cost, it.cap, it.pool, it.units}
 		c, ok := at[k]
 		if !ok {
 			at[k] = len(classes)
-			classes = append(classes, item{cost: it.cost, cap: it.cap})
+			classes = append(classes, item{cost: it.cost, cap: it.cap, pool: it.pool, units: it.units})
 			members = append(members, nil)
 			c = len(classes) - 1
 		}
@@ -255,6 +268,11 @@ type solver struct {
 	// Suffix sums over items[i:]: cost and capacity at min, capacity at max.
 	sufMinCost, sufMinCap, sufMaxCap []float64
 
+	// room holds the units left in each pool on the current search path
+	// (nil: no limits); minAfter[i] is what the items after i in the same
+	// pool take at their minimum.
+	room, minAfter []int
+
 	n, best   []int
 	bestCost  float64
 	bestMoves int
@@ -262,8 +280,9 @@ type solver struct {
 	nodes     int
 }
 
-func newSolver(in []item, demand float64) *solver {
+func newSolver(in []item, demand float64, limits []int) *solver {
 	demand = math.Max(demand, 0)
+	room, minAfter, poolMin := poolRoom(in, limits)
 	items := make([]item, len(in))
 	for i, it := range in {
 		// A count above what the whole load needs is never optimal: it costs
@@ -277,10 +296,16 @@ func newSolver(in []item, demand float64) *solver {
 			b = max(b, it.cur)
 		}
 		it.max = min(it.max, b)
+		if it.pool > 0 && room != nil {
+			// No more than the pool can hold with the others at their minimum.
+			it.max = max(it.min, min(it.max, it.min+(room[it.pool-1]-poolMin[it.pool-1])/it.units))
+		}
 		items[i] = it
 	}
 	s := &solver{
 		items:      items,
+		room:       room,
+		minAfter:   minAfter,
 		demand:     demand,
 		slack:      2 * coverTol * demand,
 		sufMinCost: make([]float64, len(items)+1),
@@ -380,11 +405,12 @@ func (s *solver) greedy(fromCurrent bool) {
 		if x := math.Ceil((need - capacity) / it.cap); x < float64(k) {
 			k = int(x)
 		}
+		k = max(0, min(k, s.poolSpare(u)))
 		s.n[u] += k
 		capacity += float64(k) * it.cap
 	}
 	cost, capacity, moves := evaluate(s.items, s.n)
-	if covers(capacity, s.demand) {
+	if covers(capacity, s.demand) && s.withinLimits(s.n) {
 		s.offer(cost, moves)
 	}
 }
@@ -512,6 +538,10 @@ func (s *solver) dfs(i int, cost, capacity float64, moves int) {
 		b = max(b, it.cur)
 	}
 	hi = min(hi, b)
+	if it.pool > 0 && s.room != nil {
+		// Leave the later items of the pool room for their minimum.
+		hi = min(hi, (s.room[it.pool-1]-s.minAfter[i])/it.units)
+	}
 	if lo > hi {
 		return
 	}
@@ -566,6 +596,10 @@ func (s *solver) branch(i, n int, cost, capacity float64, moves int, f float64) 
 		if mlb > s.bestMoves {
 			return
 		}
+	}
+	if it.pool > 0 && s.room != nil {
+		s.room[it.pool-1] -= n * it.units
+		defer func() { s.room[it.pool-1] += n * it.units }()
 	}
 	s.dfs(i+1, cost+it.cost*float64(n), capacity+it.cap*float64(n), nm)
 }
