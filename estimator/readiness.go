@@ -1,0 +1,129 @@
+package estimator
+
+import (
+	"fmt"
+	"math"
+)
+
+// Thresholds decide when a learned profile is good enough to plan with.
+// The zero value of a field takes the default.
+type Thresholds struct {
+	// MinSamples is the number of observations each relation must have
+	// accepted since it started or restarted. Default 10.
+	MinSamples int
+	// MinCoverage: the largest batch observed must reach this fraction of
+	// the operating batch (the batch the planner runs a replica at), so the
+	// profile is never extrapolated beyond 1/MinCoverage times what was
+	// seen. Default 0.5.
+	MinCoverage float64
+	// MaxRelativeError bounds the standard error of the predicted decode
+	// step Td(n) and prefill Tp(n), relative to the prediction, over the
+	// operating range of batch sizes 1..operating batch. Default 0.05: two
+	// standard errors within 10%.
+	MaxRelativeError float64
+}
+
+// Defaults of Thresholds.
+const (
+	DefaultMinSamples       = 10
+	DefaultMinCoverage      = 0.5
+	DefaultMaxRelativeError = 0.05
+)
+
+func (t Thresholds) withDefaults() Thresholds {
+	if t.MinSamples <= 0 {
+		t.MinSamples = DefaultMinSamples
+	}
+	if !(t.MinCoverage > 0) {
+		t.MinCoverage = DefaultMinCoverage
+	}
+	if !(t.MaxRelativeError > 0) {
+		t.MaxRelativeError = DefaultMaxRelativeError
+	}
+	return t
+}
+
+// OperatingPoint is where the planner will use the profile.
+type OperatingPoint struct {
+	// Batch is the batch size a replica runs at under the plan (for
+	// example the allocator's effective concurrency at the replica's
+	// capacity). 0 = unknown: the largest batch observed.
+	Batch float64
+	// InputTokens is the prompt length of the load. 0 = the estimate's
+	// typical prompt length.
+	InputTokens float64
+}
+
+// ReadinessReason says why a learned profile is or is not usable.
+type ReadinessReason string
+
+// Readiness reasons, in the order the rule checks them.
+const (
+	ReasonNotEnoughSamples ReadinessReason = "NotEnoughSamples"
+	ReasonNarrowBatchRange ReadinessReason = "NarrowBatchRange"
+	ReasonUncertain        ReadinessReason = "Uncertain"
+	ReasonLearned          ReadinessReason = "Learned"
+)
+
+// Readiness is the verdict of the rule, with a message for the status.
+type Readiness struct {
+	Usable  bool
+	Reason  ReadinessReason
+	Message string
+	// WorstRelativeError is the largest relative standard error of Td or
+	// Tp over the operating range (NaN before the samples suffice).
+	WorstRelativeError float64
+}
+
+// Readiness applies the rule deciding whether the planner may use the
+// estimate at op: enough samples in both relations, a batch range that
+// covers the operating range, and predictions whose standard errors are
+// small over it. docs/learned-profiles.md explains the choice.
+func (s Estimate) Readiness(th Thresholds, op OperatingPoint) Readiness {
+	th = th.withDefaults()
+	if s.DecodeSamples < th.MinSamples || s.PrefillSamples < th.MinSamples {
+		return Readiness{Reason: ReasonNotEnoughSamples, WorstRelativeError: math.NaN(), Message: fmt.Sprintf(
+			"%d decode and %d prefill observations accepted; %d of each are needed", s.DecodeSamples, s.PrefillSamples, th.MinSamples)}
+	}
+	nOp := op.Batch
+	if !(nOp > 0) || !finite(nOp) {
+		nOp = s.BatchMax
+	}
+	nOp = max(nOp, 1)
+	in := op.InputTokens
+	if !(in > 0) || !finite(in) {
+		in = s.InputTokens
+	}
+	if s.BatchMax < th.MinCoverage*nOp {
+		return Readiness{Reason: ReasonNarrowBatchRange, WorstRelativeError: math.NaN(), Message: fmt.Sprintf(
+			"batch sizes %.3g to %.3g observed; the plan runs replicas at %.3g, and at least %.3g must have been seen",
+			s.BatchMin, s.BatchMax, nOp, th.MinCoverage*nOp)}
+	}
+	worst, at, which := 0.0, 0.0, ""
+	const points = 8
+	for i := range points + 1 {
+		n := 1 + (nOp-1)*float64(i)/points
+		if r := relErr(s.Params.Decode(n), s.StdErr.Alpha, s.StdErr.Beta, s.CorrDecode, n); r > worst {
+			worst, at, which = r, n, "decode step"
+		}
+		if r := relErr(s.Params.Prefill(n, in), s.StdErr.Gamma, s.StdErr.Delta, s.CorrPrefill, in*n); r > worst {
+			worst, at, which = r, n, "prefill"
+		}
+	}
+	if worst > th.MaxRelativeError {
+		return Readiness{Reason: ReasonUncertain, WorstRelativeError: worst, Message: fmt.Sprintf(
+			"the %s time at batch %.3g has a standard error of %.1f%%, above %.1f%%", which, at, 100*worst, 100*th.MaxRelativeError)}
+	}
+	return Readiness{Usable: true, Reason: ReasonLearned, WorstRelativeError: worst, Message: fmt.Sprintf(
+		"learned from %d decode and %d prefill observations at batch sizes %.3g to %.3g; standard error at most %.1f%% up to batch %.3g",
+		s.DecodeSamples, s.PrefillSamples, s.BatchMin, s.BatchMax, 100*worst, nOp)}
+}
+
+// relErr is the standard error of θ₀ + θ₁·x relative to its value.
+func relErr(value, se0, se1, corr, x float64) float64 {
+	v := se0*se0 + x*x*se1*se1 + 2*x*corr*se0*se1
+	if !(value > 0) {
+		return math.Inf(1)
+	}
+	return sqrt(v) / value
+}

@@ -1,0 +1,90 @@
+package estimator
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReadiness(t *testing.T) {
+	// A well-determined estimate: 1% standard errors, α and β negatively
+	// correlated as a regression over positive batch sizes makes them.
+	good := Estimate{
+		Params:        truthH100,
+		StdErr:        Params{Alpha: 0.08, Beta: 0.003, Gamma: 0.5, Delta: 0.0002},
+		CorrDecode:    -0.8,
+		CorrPrefill:   -0.8,
+		DecodeSamples: 30, PrefillSamples: 30,
+		BatchMin: 2, BatchMax: 40,
+		InputTokens: 1024,
+	}
+	cases := map[string]struct {
+		mutate     func(*Estimate)
+		op         OperatingPoint
+		th         Thresholds
+		wantUsable bool
+		wantReason ReadinessReason
+	}{
+		"good, operating inside the range": {op: OperatingPoint{Batch: 30}, wantUsable: true, wantReason: ReasonLearned},
+		"good, operating point unknown":    {wantUsable: true, wantReason: ReasonLearned},
+		"good, 2x beyond the range":        {op: OperatingPoint{Batch: 80}, wantUsable: true, wantReason: ReasonLearned},
+		"beyond 2x the range":              {op: OperatingPoint{Batch: 81}, wantReason: ReasonNarrowBatchRange},
+		"looser coverage accepts":          {op: OperatingPoint{Batch: 81}, th: Thresholds{MinCoverage: 0.25}, wantUsable: true, wantReason: ReasonLearned},
+		"too few decode samples":           {mutate: func(s *Estimate) { s.DecodeSamples = 9 }, wantReason: ReasonNotEnoughSamples},
+		"too few prefill samples":          {mutate: func(s *Estimate) { s.PrefillSamples = 0 }, wantReason: ReasonNotEnoughSamples},
+		"fewer samples required":           {mutate: func(s *Estimate) { s.PrefillSamples = 5 }, th: Thresholds{MinSamples: 5}, wantUsable: true, wantReason: ReasonLearned},
+		"alpha uncertain":                  {mutate: func(s *Estimate) { s.StdErr.Alpha = 1 }, wantReason: ReasonUncertain},
+		"delta uncertain at high batch":    {mutate: func(s *Estimate) { s.StdErr.Delta = 0.002 }, op: OperatingPoint{Batch: 40}, wantReason: ReasonUncertain},
+		"positively correlated errors add": {mutate: func(s *Estimate) { s.CorrDecode = 0.9; s.StdErr.Beta = 0.025 }, wantReason: ReasonUncertain},
+		"negatively correlated cancel":     {mutate: func(s *Estimate) { s.StdErr.Beta = 0.025 }, wantUsable: true, wantReason: ReasonLearned},
+		"zero prediction is uncertain":     {mutate: func(s *Estimate) { s.Params.Gamma, s.Params.Delta = 0, 0 }, wantReason: ReasonUncertain},
+		"NaN operating point ignored":      {op: OperatingPoint{Batch: math.NaN(), InputTokens: math.Inf(1)}, wantUsable: true, wantReason: ReasonLearned},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := good
+			if tc.mutate != nil {
+				tc.mutate(&s)
+			}
+			got := s.Readiness(tc.th, tc.op)
+			if diff := cmp.Diff([2]any{tc.wantUsable, tc.wantReason}, [2]any{got.Usable, got.Reason}); diff != "" {
+				t.Errorf("(-want +got):\n%s\nmessage: %s", diff, got.Message)
+			}
+			if got.Message == "" {
+				t.Error("no message")
+			}
+			if got.Usable && got.WorstRelativeError > DefaultMaxRelativeError && tc.th.MaxRelativeError == 0 {
+				t.Errorf("usable with a relative error of %v", got.WorstRelativeError)
+			}
+		})
+	}
+}
+
+// TestReadinessFollowsLearning: a fresh estimator is not usable, and
+// becomes usable after some observations on varied batch sizes.
+func TestReadinessFollowsLearning(t *testing.T) {
+	e := mustNew(t, DefaultPrior("H100"), Config{})
+	op := OperatingPoint{Batch: 50, InputTokens: 1024}
+	if r := e.Estimate().Readiness(Thresholds{}, op); r.Usable || r.Reason != ReasonNotEnoughSamples {
+		t.Fatalf("fresh estimator: %+v", r)
+	}
+	s := newSynth(21, truthH100)
+	usableAfter := 0
+	for i := range 200 {
+		at, o, _ := s.next()
+		if _, err := e.Update(at, o); err != nil {
+			t.Fatal(err)
+		}
+		if e.Estimate().Readiness(Thresholds{}, op).Usable {
+			usableAfter = i + 1
+			break
+		}
+	}
+	if usableAfter < DefaultMinSamples || usableAfter > 60 {
+		t.Errorf("usable after %d observations, want between %d and 60", usableAfter, DefaultMinSamples)
+	}
+	if w := worstRel(e.Estimate().Params, truthH100); w > 0.25 {
+		t.Errorf("usable while %.0f%% off: %+v", 100*w, e.Estimate().Params)
+	}
+}

@@ -1,0 +1,58 @@
+package estimator
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// synth generates observations of a server with known parameters: batch
+// sizes uniform in [1, maxBatch], prompts of 256–2048 tokens, multiplicative
+// Gaussian noise of relative size noise, and a fraction of outliers (a
+// window whose latencies are 3–6 times too high, e.g. a GC pause or a
+// scrape of a pod that is still loading).
+type synth struct {
+	rng      *rand.Rand
+	truth    Params
+	maxBatch float64
+	noise    float64
+	outliers float64
+	t        time.Time
+}
+
+func newSynth(seed uint64, truth Params) *synth {
+	return &synth{rng: rand.New(rand.NewPCG(seed, 15)), truth: truth, maxBatch: 64, noise: 0.03,
+		t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (s *synth) next() (time.Time, Observation, bool) {
+	s.t = s.t.Add(time.Minute)
+	n := 1 + s.rng.Float64()*(s.maxBatch-1)
+	in := 256 + s.rng.Float64()*1792
+	itl := s.truth.Decode(n) * (1 + s.noise*s.rng.NormFloat64())
+	pre := s.truth.Prefill(n, in) * (1 + s.noise*s.rng.NormFloat64())
+	outlier := s.rng.Float64() < s.outliers
+	if outlier {
+		f := 3 + 3*s.rng.Float64()
+		itl, pre = itl*f, pre*f
+	}
+	return s.t, Observation{Batch: n, ITL: math.Max(itl, 0.01), Prefill: math.Max(pre, 0.01), InputTokens: in, Requests: 50}, outlier
+}
+
+func relDiff(got, want float64) float64 {
+	if want == 0 {
+		return math.Abs(got)
+	}
+	return math.Abs(got-want) / want
+}
+
+// worstRel is the largest relative error of the four parameters.
+func worstRel(got, want Params) float64 {
+	return max(relDiff(got.Alpha, want.Alpha), relDiff(got.Beta, want.Beta), relDiff(got.Gamma, want.Gamma), relDiff(got.Delta, want.Delta))
+}
+
+var truthH100 = Params{Alpha: 8, Beta: 0.3, Gamma: 15, Delta: 0.02}
+
+func scaled(p Params, f float64) Params {
+	return Params{Alpha: p.Alpha * f, Beta: p.Beta * f, Gamma: p.Gamma * f, Delta: p.Delta * f}
+}
