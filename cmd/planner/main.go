@@ -28,6 +28,7 @@ const usageText = `planner: size the variants of one model for its SLO and load,
 
 Usage:
   planner -f FILE [-o table|json]
+  planner fit -f BENCHMARK.csv [--max-batch-size N] [-o yaml|json]   (fit a profile; planner fit -h)
 
 Flags:
 %s
@@ -71,6 +72,9 @@ func main() {
 
 // run is the whole command, with its streams and clock as arguments.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time) int {
+	if len(args) > 0 && args[0] == "fit" {
+		return runFit(args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("planner", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "input `file` (\"-\" for standard input)")
