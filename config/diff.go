@@ -19,12 +19,14 @@ type Change struct {
 	// any entry): enqueue the groups with a VA naming it in spec.serviceClass.
 	ServiceClasses []string
 	// AllGroups is set when a setting every group depends on changed:
-	// STABILIZATION_WINDOW, COST_SAVING_THRESHOLD, or the effective default
-	// scale-to-zero policy. Enqueue every group. The three lists above are
+	// STABILIZATION_WINDOW, COST_SAVING_THRESHOLD, MAX_REPLICAS_PER_VARIANT,
+	// SCALE_UP_*, the load-jump check, or the effective default scale-to-zero
+	// policy. Enqueue every group. The three lists above are
 	// then empty, since they are covered.
 	AllGroups bool
 	// Timers is set when a setting of the periodic loops changed
-	// (GLOBAL_OPT_INTERVAL, GLOBAL_PASS_INTERVAL, LOAD_CHANGE_TOLERANCE): the
+	// (GLOBAL_OPT_INTERVAL, GLOBAL_PASS_INTERVAL, LOAD_CHANGE_TOLERANCE), or a
+	// CAPACITY_* setting (the global pass arbitrates again at once): the
 	// loops pick the new values up; no group is enqueued for it.
 	Timers bool
 	// Prometheus is set when a PROMETHEUS_* setting changed: rebuild the
@@ -125,13 +127,15 @@ func Diff(prev, next *Config) Change {
 
 	// Operator settings.
 	o, n := prev.Operator, next.Operator
-	if o.OptInterval != n.OptInterval || o.PassInterval != n.PassInterval || o.LoadChangeTolerance != n.LoadChangeTolerance {
+	if o.OptInterval != n.OptInterval || o.PassInterval != n.PassInterval || o.LoadChangeTolerance != n.LoadChangeTolerance ||
+		o.Capacity != n.Capacity {
 		c.Timers = true
 	}
 	if o.Prometheus != n.Prometheus {
 		c.Prometheus = true
 	}
-	if o.StabilizationWindow != n.StabilizationWindow || o.CostSavingThreshold != n.CostSavingThreshold {
+	if o.StabilizationWindow != n.StabilizationWindow || o.CostSavingThreshold != n.CostSavingThreshold ||
+		o.MaxReplicasPerVariant != n.MaxReplicasPerVariant || o.ScaleUp != n.ScaleUp || o.LoadJump != n.LoadJump {
 		c.AllGroups = true
 	}
 

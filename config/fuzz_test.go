@@ -35,8 +35,9 @@ func checkBounds(t *testing.T, cfg *Config) {
 	case o.Prometheus.BearerToken != "" && o.Prometheus.TokenPath != "":
 		t.Errorf("token and token path: %+v", o.Prometheus)
 	}
+	checkOperatorRanges(t, o)
 	for acc, uc := range cfg.UnitCosts {
-		if !finite(uc.Cost) || uc.Cost < 0 {
+		if !finite(uc.Cost) || uc.Cost < 0 || uc.Cost > MaxUnitCost {
 			t.Errorf("unit cost of %q out of range: %v", acc, uc.Cost)
 		}
 	}
@@ -45,7 +46,7 @@ func checkBounds(t *testing.T, cfg *Config) {
 			t.Errorf("bad class %q: %+v", name, c)
 		}
 		for ref, slo := range c.SLOs {
-			if !finite(slo.TTFT) || !finite(slo.ITL) || slo.TTFT <= 0 || slo.ITL <= 0 {
+			if !finite(slo.TTFT) || !finite(slo.ITL) || slo.TTFT <= 0 || slo.ITL <= 0 || slo.TTFT > rangeServiceClassSLO.max || slo.ITL > rangeServiceClassSLO.max {
 				t.Errorf("class %q, %s: SLO out of range: %+v", name, ref, slo)
 			}
 			if ref.ModelID == "" {
@@ -66,7 +67,7 @@ func checkBounds(t *testing.T, cfg *Config) {
 		t.Errorf("__defaults__ retention < 0: %v", s.Defaults)
 	}
 	for ref, e := range s.Models {
-		if e.Retention < 0 || ref.ModelID == "" {
+		if e.Retention < 0 || e.Retention > rangeRetention.max || ref.ModelID == "" {
 			t.Errorf("scale-to-zero entry %s out of range: %+v", ref, e)
 		}
 		if p := cfg.ScaleToZeroFor(ref.Namespace, ref.ModelID); p.Retention <= 0 {

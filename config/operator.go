@@ -32,6 +32,12 @@ const (
 	KeyStabilizationWindow          = "STABILIZATION_WINDOW"
 	KeyCostSavingThreshold          = "COST_SAVING_THRESHOLD"
 	KeyLoadChangeTolerance          = "LOAD_CHANGE_TOLERANCE"
+	KeyMaxReplicasPerVariant        = "MAX_REPLICAS_PER_VARIANT"
+	KeyScaleUpMaxReplicas           = "SCALE_UP_MAX_REPLICAS"
+	KeyScaleUpMaxPercent            = "SCALE_UP_MAX_PERCENT"
+	KeyScaleUpPeriod                = "SCALE_UP_PERIOD"
+	KeyMaxLoadJumpFactor            = "MAX_LOAD_JUMP_FACTOR"
+	KeyLoadJumpConfirmation         = "LOAD_JUMP_CONFIRMATION"
 )
 
 // Defaults of the operator settings.
@@ -45,6 +51,15 @@ const (
 	defaultCostSavingThreshold        = 0.1
 	defaultLoadChangeTolerance        = 0.1
 	defaultScaleToZeroDefaultsEnabled = false
+	// DefaultMaxReplicasPerVariant is the operator-wide ceiling of one
+	// variant's replicas when neither the ConfigMap nor the manager's flag
+	// sets one.
+	DefaultMaxReplicasPerVariant = 100
+	defaultScaleUpMaxReplicas    = 4
+	defaultScaleUpMaxPercent     = 100
+	defaultScaleUpPeriod         = time.Minute
+	defaultMaxLoadJumpFactor     = 10
+	defaultLoadJumpConfirmation  = time.Minute
 )
 
 // OperatorConfig holds the settings of variantautoscaling-config.
@@ -68,6 +83,41 @@ type OperatorConfig struct {
 	// LoadChangeTolerance (LOAD_CHANGE_TOLERANCE) is the relative change of
 	// a group's load that makes the load refresher enqueue it; in [0, 1].
 	LoadChangeTolerance float64
+	// MaxReplicasPerVariant (MAX_REPLICAS_PER_VARIANT) is the operator-wide
+	// ceiling of one variant's replicas, whatever spec.maxReplicas says; a
+	// VA whose minReplicas exceeds it is left out of its group's plan.
+	MaxReplicasPerVariant int
+	// ScaleUp limits how fast a variant grows (as the HPA's behavior.scaleUp).
+	ScaleUp ScaleUpLimit
+	// LoadJump is the plausibility check of measured rates.
+	LoadJump LoadJumpCheck
+	// Capacity (CAPACITY_*) says whether accelerators are arbitrated
+	// between groups, and where the inventory comes from (capacity.go).
+	Capacity CapacityConfig
+}
+
+// ScaleUpLimit bounds a variant's growth within any Period to the larger of
+// MaxReplicas more replicas and MaxPercent percent more replicas than it had
+// at the start of the period.
+type ScaleUpLimit struct {
+	// MaxReplicas (SCALE_UP_MAX_REPLICAS) replicas may be added per Period.
+	MaxReplicas int
+	// MaxPercent (SCALE_UP_MAX_PERCENT) percent may be added per Period.
+	MaxPercent int
+	// Period (SCALE_UP_PERIOD) is the window the limit applies to.
+	Period time.Duration
+}
+
+// LoadJumpCheck makes an implausible jump of a group's measured arrival rate
+// (above Factor times the last accepted rate, and at least 1 req/s) count as
+// stale metrics: replicas are held until the new level persisted for
+// Confirmation. A glitch of a counter then moves nothing.
+type LoadJumpCheck struct {
+	// Factor (MAX_LOAD_JUMP_FACTOR); 0 turns the check off.
+	Factor float64
+	// Confirmation (LOAD_JUMP_CONFIRMATION) is how long a jump must persist
+	// before it is believed.
+	Confirmation time.Duration
 }
 
 // PrometheusConfig holds the Prometheus connection settings. An empty BaseURL
@@ -133,6 +183,15 @@ func DefaultOperatorConfig() OperatorConfig {
 		StabilizationWindow: defaultStabilizationWindow,
 		CostSavingThreshold: defaultCostSavingThreshold,
 		LoadChangeTolerance: defaultLoadChangeTolerance,
+
+		MaxReplicasPerVariant: DefaultMaxReplicasPerVariant,
+		ScaleUp: ScaleUpLimit{
+			MaxReplicas: defaultScaleUpMaxReplicas,
+			MaxPercent:  defaultScaleUpMaxPercent,
+			Period:      defaultScaleUpPeriod,
+		},
+		LoadJump: LoadJumpCheck{Factor: defaultMaxLoadJumpFactor, Confirmation: defaultLoadJumpConfirmation},
+		Capacity: DefaultCapacityConfig(),
 	}
 }
 
@@ -143,8 +202,8 @@ type operatorKey struct {
 }
 
 var operatorKeys = []operatorKey{
-	{KeyGlobalOptInterval, setDuration(func(o *OperatorConfig) *time.Duration { return &o.OptInterval }, false)},
-	{KeyGlobalPassInterval, setDuration(func(o *OperatorConfig) *time.Duration { return &o.PassInterval }, false)},
+	{KeyGlobalOptInterval, setDuration(func(o *OperatorConfig) *time.Duration { return &o.OptInterval }, rangeOptInterval)},
+	{KeyGlobalPassInterval, setDuration(func(o *OperatorConfig) *time.Duration { return &o.PassInterval }, rangePassInterval)},
 	{KeyPrometheusBaseURL, func(o *OperatorConfig, v string) error {
 		if err := checkPrometheusURL(v); err != nil {
 			return err
@@ -162,13 +221,26 @@ var operatorKeys = []operatorKey{
 		return nil
 	}},
 	{KeyPrometheusTokenPath, setString(func(o *OperatorConfig) *string { return &o.Prometheus.TokenPath })},
-	{KeyPrometheusQueryTimeout, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.QueryTimeout }, false)},
-	{KeyPrometheusStaleness, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.Staleness }, false)},
+	{KeyPrometheusQueryTimeout, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.QueryTimeout }, rangeQueryTimeout)},
+	{KeyPrometheusStaleness, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.Staleness }, rangeStaleness)},
 	{KeyScaleToZeroDefaultEnabled, setBool(func(o *OperatorConfig) *bool { return &o.ScaleToZeroDefault.Enabled })},
-	{KeyScaleToZeroDefaultRetention, setDuration(func(o *OperatorConfig) *time.Duration { return &o.ScaleToZeroDefault.Retention }, false)},
-	{KeyStabilizationWindow, setDuration(func(o *OperatorConfig) *time.Duration { return &o.StabilizationWindow }, true)},
+	{KeyScaleToZeroDefaultRetention, setDuration(func(o *OperatorConfig) *time.Duration { return &o.ScaleToZeroDefault.Retention }, rangeRetention)},
+	{KeyStabilizationWindow, setDuration(func(o *OperatorConfig) *time.Duration { return &o.StabilizationWindow }, rangeStabilization)},
 	{KeyCostSavingThreshold, setFraction(func(o *OperatorConfig) *float64 { return &o.CostSavingThreshold }, false)},
 	{KeyLoadChangeTolerance, setFraction(func(o *OperatorConfig) *float64 { return &o.LoadChangeTolerance }, true)},
+	{KeyMaxReplicasPerVariant, setInt(func(o *OperatorConfig) *int { return &o.MaxReplicasPerVariant }, rangeMaxReplicasPerVariant)},
+	{KeyScaleUpMaxReplicas, setInt(func(o *OperatorConfig) *int { return &o.ScaleUp.MaxReplicas }, rangeScaleUpMaxReplicas)},
+	{KeyScaleUpMaxPercent, setInt(func(o *OperatorConfig) *int { return &o.ScaleUp.MaxPercent }, rangeScaleUpMaxPercent)},
+	{KeyScaleUpPeriod, setDuration(func(o *OperatorConfig) *time.Duration { return &o.ScaleUp.Period }, rangeScaleUpPeriod)},
+	{KeyMaxLoadJumpFactor, func(o *OperatorConfig, v string) error {
+		f, err := parseLoadJumpFactor(v)
+		if err != nil {
+			return err
+		}
+		o.LoadJump.Factor = f
+		return nil
+	}},
+	{KeyLoadJumpConfirmation, setDuration(func(o *OperatorConfig) *time.Duration { return &o.LoadJump.Confirmation }, rangeLoadJumpConfirm)},
 }
 
 // OperatorKeys returns the keys of the operator ConfigMap, sorted.
@@ -276,9 +348,9 @@ func setBool(field func(*OperatorConfig) *bool) func(*OperatorConfig, string) er
 	}
 }
 
-func setDuration(field func(*OperatorConfig) *time.Duration, allowZero bool) func(*OperatorConfig, string) error {
+func setDuration(field func(*OperatorConfig) *time.Duration, r durationRange) func(*OperatorConfig, string) error {
 	return func(o *OperatorConfig, v string) error {
-		d, err := parseDuration(v, allowZero)
+		d, err := parseBoundedDuration(v, r)
 		if err != nil {
 			return err
 		}
@@ -287,20 +359,15 @@ func setDuration(field func(*OperatorConfig) *time.Duration, allowZero bool) fun
 	}
 }
 
-// parseDuration parses a Go duration ("90s", "5m", "1h30m") that must be > 0,
-// or >= 0 when allowZero.
-func parseDuration(v string, allowZero bool) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a Go duration such as 30s, 5m or 1h30m", v)
+func setInt(field func(*OperatorConfig) *int, r intRange) func(*OperatorConfig, string) error {
+	return func(o *OperatorConfig, v string) error {
+		n, err := parseBoundedInt(v, r)
+		if err != nil {
+			return err
+		}
+		*field(o) = int(n)
+		return nil
 	}
-	switch {
-	case d < 0:
-		return 0, fmt.Errorf("%q must not be negative", v)
-	case d == 0 && !allowZero:
-		return 0, fmt.Errorf("%q must be greater than zero", v)
-	}
-	return d, nil
 }
 
 // setFraction parses a decimal in [0, 1), or [0, 1] when allowOne.

@@ -89,6 +89,16 @@ func TestParseOperatorConfig(t *testing.T) {
 				KeyStabilizationWindow:          "0s",
 				KeyCostSavingThreshold:          "0.25",
 				KeyLoadChangeTolerance:          "1",
+				KeyMaxReplicasPerVariant:        "250",
+				KeyScaleUpMaxReplicas:           "2",
+				KeyScaleUpMaxPercent:            "50",
+				KeyScaleUpPeriod:                "30s",
+				KeyMaxLoadJumpFactor:            "0",
+				KeyLoadJumpConfirmation:         "0s",
+				KeyCapacityMode:                 "limited",
+				KeyCapacityAcceleratorLabel:     "example.com/accelerator",
+				KeyCapacityResource:             "example.com/gpu",
+				KeyCapacityQuota:                "H100=8",
 			},
 			want: OperatorConfig{
 				OptInterval:  30 * time.Second,
@@ -107,6 +117,12 @@ func TestParseOperatorConfig(t *testing.T) {
 				StabilizationWindow: 0,
 				CostSavingThreshold: 0.25,
 				LoadChangeTolerance: 1,
+
+				MaxReplicasPerVariant: 250,
+				ScaleUp:               ScaleUpLimit{MaxReplicas: 2, MaxPercent: 50, Period: 30 * time.Second},
+				LoadJump:              LoadJumpCheck{},
+				Capacity: CapacityConfig{Mode: CapacityLimited, AcceleratorLabel: "example.com/accelerator",
+					Resource: "example.com/gpu", Quota: "H100=8"},
 			},
 		},
 		"env overrides the ConfigMap": {
@@ -139,7 +155,7 @@ func TestParseOperatorConfig(t *testing.T) {
 		// Invalid.
 		"unknown key": {
 			data:    map[string]string{"GLOBAL_OPT_INTERVALL": "60s"},
-			wantErr: []string{"variantautoscaling-config", `key "GLOBAL_OPT_INTERVALL"`, "unknown key", "did you mean GLOBAL_OPT_INTERVAL?", "known keys: COST_SAVING_THRESHOLD"},
+			wantErr: []string{"variantautoscaling-config", `key "GLOBAL_OPT_INTERVALL"`, "unknown key", "did you mean GLOBAL_OPT_INTERVAL?", "known keys: CAPACITY_ACCELERATOR_LABEL, CAPACITY_MODE"},
 		},
 		"unknown key in lower case": {
 			data:    map[string]string{"global_opt_interval": "60s"},
@@ -155,19 +171,19 @@ func TestParseOperatorConfig(t *testing.T) {
 		},
 		"zero interval": {
 			data:    map[string]string{KeyGlobalPassInterval: "0s"},
-			wantErr: []string{`key "GLOBAL_PASS_INTERVAL"`, "greater than zero"},
+			wantErr: []string{`key "GLOBAL_PASS_INTERVAL"`, "out of range: must be between 1s and 24h"},
 		},
 		"negative interval": {
 			data:    map[string]string{KeyGlobalOptInterval: "-1m"},
-			wantErr: []string{`key "GLOBAL_OPT_INTERVAL"`, "must not be negative"},
+			wantErr: []string{`key "GLOBAL_OPT_INTERVAL"`, "out of range: must be between 1s and 24h"},
 		},
 		"negative stabilization window": {
 			data:    map[string]string{KeyStabilizationWindow: "-5m"},
-			wantErr: []string{`key "STABILIZATION_WINDOW"`, "must not be negative"},
+			wantErr: []string{`key "STABILIZATION_WINDOW"`, "out of range: must be between 0s and 1h"},
 		},
 		"zero query timeout": {
 			data:    map[string]string{KeyPrometheusQueryTimeout: "0"},
-			wantErr: []string{`key "PROMETHEUS_QUERY_TIMEOUT"`, "greater than zero"},
+			wantErr: []string{`key "PROMETHEUS_QUERY_TIMEOUT"`, "out of range: must be between 100ms and 5m"},
 		},
 		"zero staleness": {
 			data:    map[string]string{KeyPrometheusStaleness: "0ms"},
@@ -334,8 +350,8 @@ func TestOperatorEnv(t *testing.T) {
 
 func TestOperatorKeysSortedAndComplete(t *testing.T) {
 	keys := OperatorKeys()
-	if len(keys) != 17 {
-		t.Errorf("got %d keys, want 17: %v", len(keys), keys)
+	if want := 27; len(keys) != want {
+		t.Errorf("got %d keys, want %d: %v", len(keys), want, keys)
 	}
 	for i := 1; i < len(keys); i++ {
 		if keys[i-1] >= keys[i] {

@@ -135,7 +135,7 @@ func parseScaleToZeroOverride(o object) (ScaleToZeroOverride, error) {
 		return out, err
 	}
 	if raw != "" {
-		d, err := parseDuration(raw, false)
+		d, err := parseBoundedDuration(raw, rangeRetention)
 		if err != nil {
 			return out, fmt.Errorf("retentionPeriod: %w", err)
 		}

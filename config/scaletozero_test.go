@@ -73,11 +73,11 @@ func TestParseScaleToZero(t *testing.T) {
 		},
 		"zero retention": {
 			data:    map[string]string{"__defaults__": "retentionPeriod: 0s\n"},
-			wantErr: []string{`key "__defaults__"`, "retentionPeriod", "greater than zero"},
+			wantErr: []string{`key "__defaults__"`, "retentionPeriod", "out of range: must be between 1s and 24h"},
 		},
 		"negative retention": {
 			data:    map[string]string{"m": "modelID: m\nretentionPeriod: -5m\n"},
-			wantErr: []string{`key "m"`, "retentionPeriod", "negative"},
+			wantErr: []string{`key "m"`, "retentionPeriod", "out of range"},
 		},
 		"missing modelID": {
 			data:    map[string]string{"llama": "enableScaleToZero: true\n"},

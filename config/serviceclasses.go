@@ -181,8 +181,9 @@ func parseServiceClass(value string) (ServiceClass, error) {
 	if err != nil {
 		return ServiceClass{}, err
 	}
-	if priority < 0 {
-		return ServiceClass{}, fmt.Errorf("priority: must be >= 0 (lower = more important), got %d", priority)
+	if priority < rangeServiceClassPrio.min || priority > rangeServiceClassPrio.max {
+		return ServiceClass{}, fmt.Errorf("priority: must be from %d to %d (lower = more important), got %d",
+			rangeServiceClassPrio.min, rangeServiceClassPrio.max, priority)
 	}
 	items, err := o.list("data")
 	if err != nil {
@@ -239,6 +240,9 @@ func parseServiceClassEntry(item any, path string) (ModelRef, SLO, error) {
 			return ModelRef{}, SLO{}, fmt.Errorf("%s: required (%s in milliseconds)", o.name(f.field), f.meaning)
 		case v <= 0:
 			return ModelRef{}, SLO{}, fmt.Errorf("%s: must be > 0 (%s in milliseconds), got %v", o.name(f.field), f.meaning, v)
+		case v > rangeServiceClassSLO.max:
+			return ModelRef{}, SLO{}, fmt.Errorf("%s: must be at most %g (%s in milliseconds, one hour), got %v",
+				o.name(f.field), rangeServiceClassSLO.max, f.meaning, v)
 		}
 		*f.dst = v
 	}

@@ -91,7 +91,7 @@ func TestParseServiceClasses(t *testing.T) {
 		},
 		"negative priority": {
 			data:    map[string]string{"p": "name: p\npriority: -1\n"},
-			wantErr: []string{`key "p"`, "priority: must be >= 0"},
+			wantErr: []string{`key "p"`, "priority: must be from 0 to 1000000"},
 		},
 		"fractional priority": {
 			data:    map[string]string{"p": "name: p\npriority: 1.5\n"},

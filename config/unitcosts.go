@@ -56,5 +56,8 @@ func parseUnitCost(value string) (UnitCost, error) {
 	if err != nil {
 		return UnitCost{}, err // names the field: cost: "x" is not a valid decimal: ...
 	}
+	if err := checkUnitCost(text, cost); err != nil {
+		return UnitCost{}, err
+	}
 	return UnitCost{Device: device, Cost: cost}, nil
 }
