@@ -131,7 +131,7 @@ func Diff(prev, next *Config) Change {
 		o.Capacity != n.Capacity {
 		c.Timers = true
 	}
-	if o.Prometheus != n.Prometheus {
+	if o.Prometheus != n.Prometheus || o.Gateway != n.Gateway {
 		c.Prometheus = true
 	}
 	if o.StabilizationWindow != n.StabilizationWindow || o.CostSavingThreshold != n.CostSavingThreshold ||

@@ -94,6 +94,8 @@ type OperatorConfig struct {
 	// Capacity (CAPACITY_*) says whether accelerators are arbitrated
 	// between groups, and where the inventory comes from (capacity.go).
 	Capacity CapacityConfig
+	// Gateway (GATEWAY_*) is where demand is read at the inference gateway (gateway.go).
+	Gateway GatewayConfig
 }
 
 // ScaleUpLimit bounds a variant's growth within any Period to the larger of

@@ -350,7 +350,7 @@ func TestOperatorEnv(t *testing.T) {
 
 func TestOperatorKeysSortedAndComplete(t *testing.T) {
 	keys := OperatorKeys()
-	if want := 27; len(keys) != want {
+	if want := 27 + len(gatewayKeys); len(keys) != want {
 		t.Errorf("got %d keys, want %d: %v", len(keys), want, keys)
 	}
 	for i := 1; i < len(keys); i++ {

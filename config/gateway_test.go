@@ -1,0 +1,106 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseGatewayConfig(t *testing.T) {
+	cases := map[string]struct {
+		data        map[string]string
+		want        GatewayConfig
+		wantErr     []string
+		wantEndList []GatewayEndpoint
+	}{
+		"defaults": {
+			want: GatewayConfig{}, // the accessors fall back to DefaultGatewayConfig
+		},
+		"every key": {
+			data: map[string]string{
+				KeyGatewayRequestMetrics:        " my_requests_total , other_total ",
+				KeyGatewayQueueMetrics:          "my_queue",
+				KeyGatewayModelLabel:            "model_name",
+				KeyGatewayEPPEndpoints:          "team-a=https://epp.team-a.svc:9090/metrics, team-b=http://127.0.0.1:9400/gateway/metrics",
+				KeyGatewayEPPServiceSelector:    "app.kubernetes.io/component=epp",
+				KeyGatewayEPPMetricsPort:        "9091",
+				KeyGatewayEPPScheme:             "http",
+				KeyGatewayPollInterval:          "500ms",
+				KeyGatewayCACertPath:            "/ca.pem",
+				KeyGatewayServerName:            "epp",
+				KeyGatewayTLSInsecureSkipVerify: "true",
+				KeyGatewayTokenPath:             "/var/run/token",
+			},
+			want: GatewayConfig{
+				RequestMetrics:  "my_requests_total,other_total",
+				QueueMetrics:    "my_queue",
+				ModelLabel:      "model_name",
+				Endpoints:       "team-a=https://epp.team-a.svc:9090/metrics,team-b=http://127.0.0.1:9400/gateway/metrics",
+				ServiceSelector: "app.kubernetes.io/component=epp",
+				MetricsPort:     9091,
+				Scheme:          "http",
+				PollInterval:    500 * time.Millisecond,
+				Conn:            PrometheusConfig{CACertPath: "/ca.pem", ServerName: "epp", InsecureSkipVerify: true, TokenPath: "/var/run/token"},
+			},
+			wantEndList: []GatewayEndpoint{
+				{Namespace: "team-a", URL: "https://epp.team-a.svc:9090/metrics"},
+				{Namespace: "team-b", URL: "http://127.0.0.1:9400/gateway/metrics"},
+			},
+		},
+		"bad metric name":   {data: map[string]string{KeyGatewayRequestMetrics: "ok_total,bad-name"}, wantErr: []string{KeyGatewayRequestMetrics, `"bad-name" is not a Prometheus metric name`}},
+		"no metric":         {data: map[string]string{KeyGatewayQueueMetrics: " , "}, wantErr: []string{KeyGatewayQueueMetrics, "names no metric"}},
+		"bad label":         {data: map[string]string{KeyGatewayModelLabel: "model-name"}, wantErr: []string{KeyGatewayModelLabel, "not a Prometheus label name"}},
+		"endpoint no ns":    {data: map[string]string{KeyGatewayEPPEndpoints: "https://epp:9090/metrics"}, wantErr: []string{KeyGatewayEPPEndpoints, "not namespace=URL"}},
+		"endpoint bad URL":  {data: map[string]string{KeyGatewayEPPEndpoints: "team-a=ftp://epp/metrics"}, wantErr: []string{KeyGatewayEPPEndpoints, "namespace team-a", "http://"}},
+		"bad selector":      {data: map[string]string{KeyGatewayEPPServiceSelector: "a in (b"}, wantErr: []string{KeyGatewayEPPServiceSelector, "not a label selector"}},
+		"bad port":          {data: map[string]string{KeyGatewayEPPMetricsPort: "70000"}, wantErr: []string{KeyGatewayEPPMetricsPort, "not a port number"}},
+		"bad scheme":        {data: map[string]string{KeyGatewayEPPScheme: "grpc"}, wantErr: []string{KeyGatewayEPPScheme, "http or https"}},
+		"poll too short":    {data: map[string]string{KeyGatewayPollInterval: "10ms"}, wantErr: []string{KeyGatewayPollInterval, "out of range"}},
+		"poll not duration": {data: map[string]string{KeyGatewayPollInterval: "1"}, wantErr: []string{KeyGatewayPollInterval, "not a Go duration"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseOperatorConfig(tc.data, nil)
+			checkErr(t, err, tc.wantErr)
+			if len(tc.wantErr) > 0 {
+				return
+			}
+			if diff := cmp.Diff(tc.want, got.Gateway); diff != "" {
+				t.Errorf("Gateway (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantEndList, got.Gateway.EndpointList()); diff != "" {
+				t.Errorf("EndpointList (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGatewayConfigAccessors(t *testing.T) {
+	var zero GatewayConfig // built in code: the accessors fall back to the defaults
+	got := struct {
+		Requests, Queues []string
+		Label            string
+		Poll, Timeout    time.Duration
+		FastPath         bool
+		URL              string
+	}{zero.RequestMetricNames(), zero.QueueMetricNames(), zero.Label(), zero.Poll(), zero.RequestTimeout(), zero.FastPath(),
+		zero.ServiceURL("team-a", "epp", 9090)}
+	want := got
+	want.Requests = []string{"llm_d_epp_request_total", "inference_objective_request_total"}
+	want.Queues = []string{"llm_d_epp_flow_control_queue_size", "inference_extension_flow_control_queue_size"}
+	want.Label, want.Poll, want.Timeout, want.FastPath = "target_model_name", time.Second, 2*time.Second, false
+	want.URL = "https://epp.team-a.svc:9090/metrics"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accessors (-want +got):\n%s", diff)
+	}
+}
+
+func TestDiffGatewayRebuildsTheSource(t *testing.T) {
+	prev := &Config{Operator: DefaultOperatorConfig()}
+	next := &Config{Operator: DefaultOperatorConfig()}
+	next.Operator.Gateway.PollInterval = 2 * time.Second
+	if c := Diff(prev, next); !c.Prometheus || c.AllGroups {
+		t.Errorf("Diff = %+v, want Prometheus only", c)
+	}
+}
