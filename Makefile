@@ -92,6 +92,10 @@ loadtest: envtest-bins ## Load test: sharded vs global baselines; LOADTEST_N=500
 	$(GO) build -o $(BIN)/loadtest ./test/load/cmd/loadtest
 	LOADTEST_MAKE=1 $(BIN)/loadtest $(LOADTEST_FLAGS)
 
+.PHONY: replay
+replay: ## Decision-quality replays: simulator, policies, hindsight; regenerates docs/decision-quality/ (docs/decision-quality.md).
+	$(GO) run ./cmd/replay -out docs/decision-quality $(REPLAY_FLAGS)
+
 .PHONY: envtest-bins
 envtest-bins: ## Build kube-apiserver, kubectl and etcd from source into $(ENVTEST_DIR).
 	@hack/build-envtest.sh $(ENVTEST_DIR)
