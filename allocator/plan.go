@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// Input limits (beyond them the input is refused, see Input.Validate).
+// Input limits (beyond them a variant is left out, see Plan).
 const (
-	// MaxVariants is the largest number of variants in one group. The solver
-	// is exact for any number, but its time grows with it; real groups have
-	// one to six.
+	// MaxVariants is the largest number of variants the exact optimizer
+	// takes in one group; its time grows with the number. Larger groups are
+	// planned with a heuristic (Result.Heuristic). Real groups have one to six.
 	MaxVariants = 64
 	// MaxCostLimit is the largest cost per replica per hour accepted.
 	MaxCostLimit = 1e9
@@ -94,6 +94,10 @@ type Decision struct {
 	// Err says why the variant cannot carry load: a wrapped *ErrInfeasible
 	// (errors.As) or an invalid profile (errors.Is ErrInvalidInput).
 	Err error
+	// Excluded is set when the variant's own input is invalid (Err says
+	// why): it was left out of the plan, Replicas is its current count, and
+	// the rest of the group was planned without it.
+	Excluded bool
 }
 
 // Result is the plan for a model group.
@@ -114,6 +118,12 @@ type Result struct {
 	Approximate bool
 	// Budget says how Input.Limits bound the plan (nil without limits).
 	Budget *BudgetReport
+	// Heuristic is set when the group has more variants than the exact
+	// optimizer takes (MaxVariants): the plan is a heuristic one, and
+	// CostBound is a lower bound of the optimal cost per hour, so the plan
+	// costs at most TotalCost()-CostBound more than the optimum.
+	Heuristic bool
+	CostBound float64
 }
 
 // TotalCost is the cost per hour of all desired replicas.
@@ -224,12 +234,13 @@ type variantPlan struct {
 	reason   Reason
 }
 
-// Plan decides the replicas of every variant of a model group. It applies, in
-// order: metrics missing (hold), scale to zero, the cost optimum (or all at
-// max when capacity limited), cost hysteresis, keep-cheapest, scale-down
-// stabilization and the bounds. cache may be nil. The error is non-nil only
-// for input that Validate refuses.
-func Plan(in Input, cache *CapacityCache) (Result, error) {
+// planValid decides the replicas of every variant of a model group whose
+// variants are all valid (see Plan, which leaves out invalid ones). It
+// applies, in order: metrics missing (hold), scale to zero, the cost optimum
+// (or all at max when capacity limited), cost hysteresis, keep-cheapest,
+// scale-down stabilization, the scale-up limit and the bounds. cache may be
+// nil. The error is non-nil only for input that Validate refuses.
+func planValid(in Input, cache *CapacityCache) (Result, error) {
 	if err := in.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -262,7 +273,8 @@ func Plan(in Input, cache *CapacityCache) (Result, error) {
 
 	res := Result{Variants: make([]Decision, len(vs)), Outcome: OutcomeSucceeded}
 	lastActive, idle := activity(in.State.LastActive, load, pol.Retention, now)
-	res.State = State{LastActive: lastActive, Recommendations: make(map[string][]Recommendation, len(vs))}
+	res.State = State{LastActive: lastActive, Recommendations: make(map[string][]Recommendation, len(vs)),
+		ScaleUpBase: make(map[string][]Recommendation, len(vs))}
 	demand := load.Rate
 
 	if pol.ScaleToZero && idle {
@@ -299,6 +311,14 @@ func Plan(in Input, cache *CapacityCache) (Result, error) {
 		}
 		if final > p.n {
 			p.n, p.reason = final, ReasonStabilized
+			res.NextEvaluation = earliest(res.NextEvaluation, until)
+		}
+		limit, base, until := limitScaleUp(in.State.ScaleUpBase[v.Name], pol.ScaleUp, now, v.Current)
+		if len(base) > 0 {
+			res.State.ScaleUpBase[v.Name] = base
+		}
+		if p.n > limit {
+			p.n, p.reason = limit, ReasonScaleUpLimited
 			res.NextEvaluation = earliest(res.NextEvaluation, until)
 		}
 		if b := v.bounded(p.n); b != p.n {

@@ -20,6 +20,31 @@ type Policy struct {
 	// CostSavingThreshold is the relative saving (0.1 = 10%) a move of
 	// replicas to a cheaper mix must bring before it is made.
 	CostSavingThreshold float64
+	// MaxReplicasPerVariant is the operator-wide ceiling of any variant's
+	// replicas (0: none). A variant whose Min exceeds it is left out.
+	MaxReplicasPerVariant int
+	// ScaleUp limits the growth of a variant per period (zero: no limit).
+	ScaleUp ScaleUpPolicy
+	// LoadJump holds an implausible jump of the arrival rate (zero: off).
+	LoadJump LoadJumpPolicy
+}
+
+// ScaleUpPolicy lets a variant grow, within any Period, to at most the larger
+// of base+MaxReplicas and base·(1+MaxPercent/100), base being the fewest
+// replicas it ran within the period (as the HPA's behavior.scaleUp with
+// selectPolicy Max).
+type ScaleUpPolicy struct {
+	MaxReplicas int
+	MaxPercent  int
+	Period      time.Duration
+}
+
+// LoadJumpPolicy treats an arrival rate above Factor times the last accepted
+// one (and above MinJumpRate) as implausible until it persisted for
+// Confirmation: the plan then holds the replicas as with missing metrics.
+type LoadJumpPolicy struct {
+	Factor       float64
+	Confirmation time.Duration
 }
 
 // DefaultPolicy returns the operator's defaults: scale to zero off (10
@@ -45,6 +70,12 @@ func (p Policy) Validate() error {
 	if !(p.CostSavingThreshold >= 0 && p.CostSavingThreshold <= 1) {
 		return fmt.Errorf("%w: cost saving threshold must be in [0, 1], got %v", ErrInvalidInput, p.CostSavingThreshold)
 	}
+	if p.MaxReplicasPerVariant < 0 || p.ScaleUp.MaxReplicas < 0 || p.ScaleUp.MaxPercent < 0 || p.ScaleUp.Period < 0 {
+		return fmt.Errorf("%w: replica ceiling and scale-up limit must not be negative, got %d and %+v", ErrInvalidInput, p.MaxReplicasPerVariant, p.ScaleUp)
+	}
+	if !(p.LoadJump.Factor == 0 || (p.LoadJump.Factor > 1 && !math.IsInf(p.LoadJump.Factor, 0))) || p.LoadJump.Confirmation < 0 {
+		return fmt.Errorf("%w: load jump factor must be 0 (off) or finite and above 1, confirmation not negative, got %+v", ErrInvalidInput, p.LoadJump)
+	}
 	return nil
 }
 
@@ -61,6 +92,16 @@ type State struct {
 	// first, with strictly decreasing replicas (a newer recommendation at
 	// least as high makes an older one irrelevant, so the list stays short).
 	Recommendations map[string][]Recommendation
+	// ScaleUpBase holds, per variant name, the replicas seen running within
+	// the scale-up period that can still be the period's minimum (oldest
+	// first, strictly increasing), for Policy.ScaleUp.
+	ScaleUpBase map[string][]Recommendation
+	// Rate is the last arrival rate accepted as plausible; RateKnown says
+	// whether there is one (a fresh start has none and accepts any rate).
+	Rate      float64
+	RateKnown bool
+	// JumpSince is when an implausible jump was first seen (zero: none).
+	JumpSince time.Time
 }
 
 // Recommendation is one replica count recommended at a time.

@@ -59,7 +59,7 @@ const (
 	defaultScaleUpMaxPercent     = 100
 	defaultScaleUpPeriod         = time.Minute
 	defaultMaxLoadJumpFactor     = 10
-	defaultLoadJumpConfirmation  = time.Minute
+	defaultLoadJumpConfirmation  = 2 * time.Minute
 )
 
 // OperatorConfig holds the settings of variantautoscaling-config.
