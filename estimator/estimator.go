@@ -8,10 +8,11 @@ import (
 // Config tunes an Estimator. The zero value of a field takes the default.
 type Config struct {
 	// Forgetting is the factor λ ∈ (0, 1] that past information is
-	// multiplied by at each full-weight observation: the estimate remembers
-	// about 1/(1−λ) recent observations and so follows a server whose
-	// performance drifts. Default 0.98 (about 50 observations: with one pod
-	// and a 1-minute window, under an hour).
+	// multiplied by at each full-weight observation, in the direction of the
+	// observation (relation.forget): along any direction the data keep
+	// exploring, the estimate remembers about 1/(1−λ) recent observations,
+	// and so follows a server whose performance drifts. Default 0.95 (about
+	// 20 observations: with one pod and a 1-minute window, 20 minutes).
 	Forgetting float64
 	// OutlierSigma rejects an observation whose innovation is more than
 	// this many standard deviations of its prediction. Default 4.
@@ -27,7 +28,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultForgetting         = 0.98
+	DefaultForgetting         = 0.95
 	DefaultOutlierSigma       = 4
 	DefaultRestartAfter       = 5
 	DefaultFullWeightRequests = 20
@@ -105,7 +106,8 @@ func (e *Estimator) Update(at time.Time, o Observation) (Result, error) {
 	}
 	w := clamp(o.Requests/e.cfg.FullWeightRequests, minWeight, 1)
 	if o.ITL > 0 {
-		res.Decode = e.decode.update(o.Batch, o.ITL, w, e.cfg)
+		x, y := decodePoint(e.params(), o)
+		res.Decode = e.decode.update(x, y, w, e.cfg)
 		switch res.Decode {
 		case OutcomeRestarted:
 			e.batchMin, e.batchMax = o.Batch, o.Batch
@@ -117,7 +119,9 @@ func (e *Estimator) Update(at time.Time, o Observation) (Result, error) {
 		}
 	}
 	if o.Prefill > 0 && o.InputTokens > 0 {
-		res.Prefill = e.prefill.update(o.InputTokens*o.Batch, o.Prefill, w, e.cfg)
+		if x, y, ok := prefillPoint(e.params(), o); ok {
+			res.Prefill = e.prefill.update(x, y, w, e.cfg)
+		}
 		if res.Prefill == OutcomeAccepted || res.Prefill == OutcomeRestarted {
 			// A running mean over the relation's memory.
 			rho := max(1/float64(e.prefill.n), 1-e.cfg.Forgetting)
@@ -155,14 +159,19 @@ type Estimate struct {
 	Updated time.Time
 }
 
+// params is the current point estimate.
+func (e *Estimator) params() Params {
+	return Params{
+		Alpha: e.decode.theta.AtVec(0), Beta: e.decode.theta.AtVec(1),
+		Gamma: e.prefill.theta.AtVec(0), Delta: e.prefill.theta.AtVec(1),
+	}
+}
+
 // Estimate returns the current estimate.
 func (e *Estimator) Estimate() Estimate {
 	d, p := e.decode.stdErr(), e.prefill.stdErr()
 	return Estimate{
-		Params: Params{
-			Alpha: e.decode.theta.AtVec(0), Beta: e.decode.theta.AtVec(1),
-			Gamma: e.prefill.theta.AtVec(0), Delta: e.prefill.theta.AtVec(1),
-		},
+		Params:         e.params(),
 		StdErr:         Params{Alpha: d[0], Beta: d[1], Gamma: p[0], Delta: p[1]},
 		CorrDecode:     e.decode.corr(),
 		CorrPrefill:    e.prefill.corr(),
@@ -208,7 +217,7 @@ func Restore(prior Prior, cfg Config, s Estimate) (*Estimator, error) {
 		s := clamp(noise*noise, minNoise*minNoise, maxNoise*maxNoise)
 		// Never more uncertain than the prior allows (forgetting caps it
 		// the same way).
-		v0, v1 := min(se0*se0/s, r.v0[0]), min(se1*se1/s, r.v0[1])
+		v0, v1 := min(se0*se0, r.v0[0]), min(se1*se1, r.v0[1])
 		r.v.SetSym(0, 0, v0)
 		r.v.SetSym(1, 1, v1)
 		r.v.SetSym(0, 1, corr*sqrt(v0*v1))

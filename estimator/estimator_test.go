@@ -391,3 +391,31 @@ func TestPriors(t *testing.T) {
 		t.Errorf("spec prior sd (-want +got):\n%s", diff)
 	}
 }
+
+// TestSaturationKeepsSlope: after learning over a range of batch sizes,
+// hours at one batch size (a saturated server) keep α and β: forgetting is
+// directional, so what the old data said about the slope survives.
+func TestSaturationKeepsSlope(t *testing.T) {
+	e := mustNew(t, DefaultPrior(""), Config{})
+	s := newSynth(9, truthH100)
+	for range 150 {
+		at, o, _ := s.next()
+		if _, err := e.Update(at, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.maxBatch = 1.0001 // n = 1 … 1.0001: one batch size
+	for range 1000 {
+		at, o, _ := s.next()
+		o.Batch = 64
+		o.ITL, o.Prefill = physics(truthH100, 64, o.InputTokens, o.RequestRate)
+		o.ITL *= 1 + 0.03*s.rng.NormFloat64()
+		if _, err := e.Update(at, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.Estimate().Params
+	if relDiff(got.Alpha, truthH100.Alpha) > 0.1 || relDiff(got.Beta, truthH100.Beta) > 0.1 {
+		t.Errorf("after 1000 observations at batch 64: alpha %v, beta %v; want within 10%% of %v, %v", got.Alpha, got.Beta, truthH100.Alpha, truthH100.Beta)
+	}
+}

@@ -13,7 +13,9 @@ func benchRows(p Params, noise func(i int) float64) []Observation {
 		for _, in := range []float64{256, 1024} {
 			f := 1 + noise(i)
 			i++
-			rows = append(rows, Observation{Batch: c, ITL: p.Decode(c) * f, Prefill: p.Prefill(c, in) / f, InputTokens: in, Requests: 100})
+			rate := 0.2 * c
+			itl, pre := physics(p, c, in, rate)
+			rows = append(rows, Observation{Batch: c, ITL: itl * f, Prefill: pre / f, InputTokens: in, Requests: 100, RequestRate: rate})
 		}
 	}
 	return rows
@@ -57,50 +59,44 @@ func TestFitNoisy(t *testing.T) {
 }
 
 func TestFitConstrained(t *testing.T) {
-	cases := map[string]struct {
-		rows             []Observation
-		want             Params
-		wantConstrained  [2]bool
-		wantNaNStdErrors bool
-	}{
-		"ITL falling with batch: flat at the mean": {
-			rows: []Observation{
-				{Batch: 1, ITL: 10, Prefill: 20, InputTokens: 100, Requests: 1},
-				{Batch: 2, ITL: 10, Prefill: 30, InputTokens: 100, Requests: 1},
-				{Batch: 4, ITL: 9.5, Prefill: 50, InputTokens: 100, Requests: 1},
-			},
-			// α = Σ(1/y) / Σ(1/y²), the minimum of Σ((y−α)/y)².
-			want:            Params{Alpha: (1/10.0 + 1/10.0 + 1/9.5) / (1/100.0 + 1/100.0 + 1/(9.5*9.5)), Beta: 0, Gamma: 10, Delta: 0.1},
-			wantConstrained: [2]bool{true, false},
-		},
-		"prefill through the origin": {
-			rows: []Observation{
-				{Batch: 1, ITL: 10, Prefill: 10, InputTokens: 100, Requests: 1},
-				{Batch: 2, ITL: 12, Prefill: 22, InputTokens: 100, Requests: 1},
-			},
-			// δ = Σ(x/y) / Σ(x²/y²) with x = in·n = 100, 200.
-			want:             Params{Alpha: 8, Beta: 2, Gamma: 0, Delta: (100/10.0 + 200/22.0) / (100*100/100.0 + 200*200/(22.0*22))},
-			wantConstrained:  [2]bool{false, true},
-			wantNaNStdErrors: true,
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			res, err := Fit(tc.rows)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w := worstRel(res.Params, tc.want); w > 1e-9 {
-				t.Errorf("got %+v, want %+v", res.Params, tc.want)
-			}
-			if got := [2]bool{res.Decode.Constrained, res.Prefill.Constrained}; got != tc.wantConstrained {
-				t.Errorf("constrained %v, want %v", got, tc.wantConstrained)
-			}
-			if got := math.IsNaN(res.Decode.InterceptStdErr); got != tc.wantNaNStdErrors {
-				t.Errorf("decode standard error %v", res.Decode.InterceptStdErr)
-			}
+	// Without a request rate the physics only takes the decode part of the
+	// admitting step out of the prefill: y = prefill − α(1−e^(−b)) − β·b,
+	// b = n − 1, at x = in.
+	t.Run("ITL falling with batch: flat at the weighted mean", func(t *testing.T) {
+		res, err := Fit([]Observation{
+			{Batch: 1, ITL: 10, Prefill: 20, InputTokens: 100, Requests: 1},
+			{Batch: 2, ITL: 10, Prefill: 30, InputTokens: 200, Requests: 1},
+			{Batch: 4, ITL: 9.5, Prefill: 50, InputTokens: 400, Requests: 1},
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// α = Σ(1/y) / Σ(1/y²), the minimum of Σ((y−α)/y)².
+		want := (1/10.0 + 1/10.0 + 1/9.5) / (1/100.0 + 1/100.0 + 1/(9.5*9.5))
+		if relDiff(res.Params.Alpha, want) > 1e-12 || res.Params.Beta != 0 || !res.Decode.Constrained || res.Prefill.Constrained {
+			t.Errorf("got %+v, decode constrained %v, prefill constrained %v; want alpha %v, beta 0", res.Params, res.Decode.Constrained, res.Prefill.Constrained, want)
+		}
+	})
+	t.Run("prefill through the origin", func(t *testing.T) {
+		res, err := Fit([]Observation{
+			{Batch: 1, ITL: 10, Prefill: 10, InputTokens: 100, Requests: 1},
+			{Batch: 2, ITL: 12, Prefill: 30, InputTokens: 200, Requests: 1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Decode is exact: α = 8, β = 2. Prefill points (100, 10) and
+		// (200, 30 − 8(1−e^(−1)) − 2) have a negative intercept: γ = 0 and
+		// δ = Σ(x/y) / Σ(x²/y²).
+		y2 := 30 - 8*(1-math.Exp(-1)) - 2
+		want := Params{Alpha: 8, Beta: 2, Gamma: 0, Delta: (100/10.0 + 200/y2) / (100*100/100.0 + 200*200/(y2*y2))}
+		if w := worstRel(res.Params, want); w > 1e-9 || !res.Prefill.Constrained || res.Decode.Constrained {
+			t.Errorf("got %+v, want %+v (constrained %v %v)", res.Params, want, res.Decode.Constrained, res.Prefill.Constrained)
+		}
+		if !math.IsNaN(res.Decode.InterceptStdErr) {
+			t.Errorf("two points give no standard error, got %v", res.Decode.InterceptStdErr)
+		}
+	})
 }
 
 func TestFitRefusesBadInput(t *testing.T) {
@@ -108,7 +104,7 @@ func TestFitRefusesBadInput(t *testing.T) {
 	cases := map[string][]Observation{
 		"empty":                  nil,
 		"one batch size":         {ok, ok},
-		"prefill at one in·n":    {ok, {Batch: 2, ITL: 11, Prefill: 20, InputTokens: 50, Requests: 1}},
+		"prefill at one in·k":    {ok, {Batch: 2, ITL: 11, Prefill: 30, InputTokens: 100, Requests: 1}},
 		"negative latency":       {ok, {Batch: 2, ITL: -1, Requests: 1}},
 		"batch below one":        {ok, {Batch: 0, ITL: 1, Requests: 1}},
 		"NaN":                    {ok, {Batch: 2, ITL: math.NaN(), Requests: 1}},

@@ -12,16 +12,20 @@ type Observation struct {
 	// Batch is n, the mean number of requests in the batch a request was
 	// served in (≥ 1).
 	Batch float64
-	// ITL is the mean inter-token latency, ms: an observation of Td(n).
+	// ITL is the mean inter-token latency, ms: the decode relation reads it
+	// (physics.go).
 	ITL float64
-	// Prefill is the mean prefill time, ms (TTFT minus the queueing wait):
-	// an observation of Tp(n).
+	// Prefill is the mean time from admission to first token, ms (TTFT
+	// minus the queueing wait): the prefill relation reads it (physics.go).
 	Prefill float64
 	// InputTokens is the mean prompt length of the window's requests.
 	InputTokens float64
 	// Requests is the number of requests the means are over; it weighs the
 	// observation (see Config.FullWeightRequests).
 	Requests float64
+	// RequestRate is the server's request rate, req/s, for the corrections
+	// of physics.go (0: unknown, no correction).
+	RequestRate float64
 }
 
 // Limits of an observation. They are far beyond any real server; they
@@ -31,19 +35,25 @@ const (
 	MaxLatencyMs   = 1e9  // about 11 days
 	MaxInputTokens = 1e8  // tokens in a prompt
 	MaxRequests    = 1e15 // requests in a window
+	MaxRequestRate = 1e6  // requests per second on one server
 )
 
 func (o Observation) validate() error {
-	if !finite(o.Batch, o.ITL, o.Prefill, o.InputTokens, o.Requests) {
+	if !finite(o.Batch, o.ITL, o.Prefill, o.InputTokens, o.Requests, o.RequestRate) {
 		return fmt.Errorf("%w: observation has a non-finite value: %+v", ErrInvalidInput, o)
 	}
 	if o.Batch < 1 || o.Batch > MaxBatch || o.ITL < 0 || o.ITL > MaxLatencyMs || o.Prefill < 0 || o.Prefill > MaxLatencyMs ||
-		o.InputTokens < 0 || o.InputTokens > MaxInputTokens || o.Requests < 0 || o.Requests > MaxRequests {
-		return fmt.Errorf("%w: observation out of range (batch in [1, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g]): %+v",
-			ErrInvalidInput, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, o)
+		o.InputTokens < 0 || o.InputTokens > MaxInputTokens || o.Requests < 0 || o.Requests > MaxRequests ||
+		o.RequestRate < 0 || o.RequestRate > MaxRequestRate {
+		return fmt.Errorf("%w: observation out of range (batch in [1, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g], request rate in [0, %g]): %+v",
+			ErrInvalidInput, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, MaxRequestRate, o)
 	}
 	return nil
 }
+
+// maxWaitShare is the largest share of the TTFT the queueing wait may have
+// for the window to observe the prefill.
+const maxWaitShare = 0.5
 
 // Window is one server's metrics over one window, as vLLM exports them
 // (averages over the window of its histograms and gauges).
@@ -59,44 +69,66 @@ type Window struct {
 	Running, Waiting float64
 	// InputTokens is the mean prompt length (prompt tokens / requests).
 	InputTokens float64
+	// PrefillTime is the mean of vllm:request_prefill_time_seconds (from
+	// scheduling to the first token), ms; 0 when the server does not export
+	// it (then the wait comes from the waiting gauge).
+	PrefillTime float64
+	// InService is the mean number of requests in service from counters,
+	// rate(vllm:request_inference_time_seconds_sum) (Little's law: requests
+	// per second × seconds each spends scheduled); 0 when not exported (then
+	// the running gauge is used).
+	InService float64
 }
 
 // FromWindow turns a server's window into an observation, for a server
 // whose batch holds at most maxBatch requests (0 = unknown, no cap).
 //
-//   - Batch. The running gauge averaged over time is Ls, the mean number of
-//     requests in service. A request's tokens are produced in batches that
+//   - Batch. Ls, the mean number of requests in service, comes from the
+//     counters when the server exports them (InService), else from the
+//     running gauge averaged over the window (a handful of scrapes: noisy). A request's tokens are produced in batches that
 //     include the request itself; with Poisson arrivals the batch a request
 //     sees averages Ls + 1 below saturation (a request in service sees the
 //     others plus itself), and at most maxBatch. n = min(Ls + 1, maxBatch)
 //     is the allocator's effective batch n_eff within 1% except in deep
 //     saturation (checked against the model in the tests).
-//   - Prefill. By Little's law the mean wait in the queue is
-//     Lq / X (Lq the waiting gauge, X the request rate), and the model's
-//     TTFT is that wait plus Tp(n). A prefill that comes out at or below 0
-//     (the wait estimate is noisy at a burst) is dropped.
+//   - Prefill. The prefill-time histogram gives it directly when the server
+//     exports it (PrefillTime). Otherwise, by Little's law the mean wait in
+//     the queue is Lq / X (Lq the waiting gauge, X the request rate), and
+//     the time to first token is that wait plus the prefill. When
+//     the wait is more than half the TTFT (a queue builds up) the prefill
+//     is dropped: the wait is estimated from a few samples of a gauge, and
+//     the difference would be mostly their noise.
 //
 // ok is false when the window holds nothing to learn from (no request, no
 // latency). Non-finite or negative inputs are an error, never zeros.
 func FromWindow(w Window, maxBatch int) (obs Observation, ok bool, err error) {
-	if !finite(w.Requests, w.RequestRate, w.TTFT, w.ITL, w.Running, w.Waiting, w.InputTokens) {
+	if !finite(w.Requests, w.RequestRate, w.TTFT, w.ITL, w.Running, w.Waiting, w.InputTokens, w.PrefillTime, w.InService) {
 		return Observation{}, false, fmt.Errorf("%w: window has a non-finite value: %+v", ErrInvalidInput, w)
 	}
-	if w.Requests < 0 || w.RequestRate < 0 || w.TTFT < 0 || w.ITL < 0 || w.Running < 0 || w.Waiting < 0 || w.InputTokens < 0 || maxBatch < 0 {
+	if w.Requests < 0 || w.RequestRate < 0 || w.TTFT < 0 || w.ITL < 0 || w.Running < 0 || w.Waiting < 0 || w.InputTokens < 0 || w.PrefillTime < 0 || w.InService < 0 || maxBatch < 0 {
 		return Observation{}, false, fmt.Errorf("%w: window has a negative value: %+v (max batch %d)", ErrInvalidInput, w, maxBatch)
 	}
 	if w.Requests == 0 || w.RequestRate == 0 || (w.TTFT == 0 && w.ITL == 0) {
 		return Observation{}, false, nil
 	}
-	n := w.Running + 1
+	ls := w.Running
+	if w.InService > 0 {
+		ls = w.InService
+	}
+	n := ls + 1
 	if maxBatch > 0 {
 		n = math.Min(n, float64(maxBatch))
 	}
-	obs = Observation{Batch: max(n, 1), ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests}
-	if w.TTFT > 0 {
+	obs = Observation{Batch: max(n, 1), ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests, RequestRate: w.RequestRate}
+	switch {
+	case w.PrefillTime > 0:
+		obs.Prefill = w.PrefillTime
+	case w.TTFT > 0:
+		// The wait comes from a few samples of a gauge: when it is most of
+		// the TTFT, their difference is mostly the wait's sampling noise.
 		wait := w.Waiting / w.RequestRate * 1000
-		if p := w.TTFT - wait; p > 0 {
-			obs.Prefill = p
+		if wait <= maxWaitShare*w.TTFT {
+			obs.Prefill = w.TTFT - wait
 		}
 	}
 	return obs, obs.ITL > 0 || obs.Prefill > 0, nil

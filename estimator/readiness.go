@@ -127,3 +127,42 @@ func relErr(value, se0, se1, corr, x float64) float64 {
 	}
 	return sqrt(v) / value
 }
+
+// DefaultContradictionSigmas is how many standard errors a spec value may
+// lie from the estimate before the data are taken to contradict it.
+const DefaultContradictionSigmas = 4
+
+// minContradictionSamples is the number of observations each relation needs
+// before it may contradict a spec: the standard errors are meaningful from
+// then on (the noise level is estimated), and the test is at 4 of them.
+const minContradictionSamples = 3
+
+// Contradiction says whether the observations contradict a spec profile:
+// once both relations have a few observations, some parameter of the
+// spec lies more than sigmas standard errors (0: the default, 4) from the
+// estimate. A profile twice too slow or too fast is contradicted within a
+// few observations, long before the estimate is Usable; planning with a
+// contradicted spec is known to be wrong, so the planner then takes the
+// estimate (docs/learned-profiles.md).
+func (s Estimate) Contradiction(spec Params, sigmas float64) (bool, string) {
+	if !(sigmas > 0) {
+		sigmas = DefaultContradictionSigmas
+	}
+	if s.DecodeSamples < minContradictionSamples || s.PrefillSamples < minContradictionSamples {
+		return false, ""
+	}
+	for _, p := range []struct {
+		name          string
+		spec, est, se float64
+	}{
+		{"alpha", spec.Alpha, s.Params.Alpha, s.StdErr.Alpha},
+		{"beta", spec.Beta, s.Params.Beta, s.StdErr.Beta},
+		{"gamma", spec.Gamma, s.Params.Gamma, s.StdErr.Gamma},
+		{"delta", spec.Delta, s.Params.Delta, s.StdErr.Delta},
+	} {
+		if d := math.Abs(p.spec - p.est); d > sigmas*p.se {
+			return true, fmt.Sprintf("the spec %s of %.4g lies %.0f standard errors from the learned %.4g", p.name, p.spec, d/p.se, p.est)
+		}
+	}
+	return false, ""
+}

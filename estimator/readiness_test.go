@@ -88,3 +88,34 @@ func TestReadinessFollowsLearning(t *testing.T) {
 		t.Errorf("usable while %.0f%% off: %+v", 100*w, e.Estimate().Params)
 	}
 }
+
+func TestContradiction(t *testing.T) {
+	est := Estimate{Params: truthH100, StdErr: Params{Alpha: 0.1, Beta: 0.01, Gamma: 1, Delta: 0.001}, DecodeSamples: 5, PrefillSamples: 5}
+	cases := map[string]struct {
+		mutate func(*Estimate)
+		spec   Params
+		sigmas float64
+		want   bool
+	}{
+		"the truth":                  {spec: truthH100},
+		"2x too slow":                {spec: scaled(truthH100, 2), want: true},
+		"2x too fast":                {spec: scaled(truthH100, 0.5), want: true},
+		"within 4 standard errors":   {spec: Params{Alpha: 8.35, Beta: 0.33, Gamma: 18.9, Delta: 0.0239}},
+		"beyond on one parameter":    {spec: Params{Alpha: 8.45, Beta: 0.3, Gamma: 15, Delta: 0.02}, want: true},
+		"looser test accepts it":     {spec: Params{Alpha: 8.45, Beta: 0.3, Gamma: 15, Delta: 0.02}, sigmas: 5},
+		"too few samples to say":     {spec: scaled(truthH100, 2), mutate: func(s *Estimate) { s.PrefillSamples = 2 }},
+		"uncertain estimate accepts": {spec: scaled(truthH100, 2), mutate: func(s *Estimate) { s.StdErr = scaled(truthH100, 0.5) }},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := est
+			if tc.mutate != nil {
+				tc.mutate(&s)
+			}
+			got, msg := s.Contradiction(tc.spec, tc.sigmas)
+			if got != tc.want || (got && msg == "") {
+				t.Errorf("got %v %q, want %v", got, msg, tc.want)
+			}
+		})
+	}
+}

@@ -10,10 +10,14 @@ import (
 // variance is σ²·ŷ²/w, where ŷ is the prediction, w the weight of the
 // observation in (0, 1] and σ the relative noise level. Window averages of
 // latencies scatter in proportion to their size, so a relative level carries
-// over from small to large batches. σ² is unknown and learned with the
-// parameters (the normal-inverse-gamma conjugate recursion: θ | σ² ~
-// N(θ̂, σ²V), σ² ~ InvGamma(a, b)), so the standard errors account for the
-// uncertainty of the noise as well as of the parameters.
+// over from small to large batches. σ² is unknown and learned from the
+// innovations: with S = hᵀPh + σ²/ω the variance the filter expects of an
+// innovation e, σ²·e²/S is a sample of σ² whatever the share of parameter
+// uncertainty in S (early on, when the prior dominates S, it leaves σ² at
+// its prior guess instead of reading the prior's error as noise). The
+// samples are averaged like the inverse-gamma evidence (a, b) of a
+// conjugate prior, σ̂² = b/a. The covariance P of θ is absolute: a prior's
+// uncertainty does not shrink when the data turn out to be quiet.
 const (
 	// initialNoise is the prior guess of σ, worth priorNoiseWeight
 	// observations.
@@ -51,8 +55,8 @@ const (
 // linear relation y = θ₀ + θ₁·x, with the covariance of θ.
 type relation struct {
 	theta *mat.VecDense // θ₀, θ₁
-	v     *mat.SymDense // covariance of θ divided by σ²
-	v0    [2]float64    // prior diagonal of v: the ceiling of the diagonal
+	v     *mat.SymDense // covariance of θ
+	v0    [2]float64    // prior variances: the ceiling of the diagonal
 	floor [2]float64    // θ is projected onto θᵢ ≥ floorᵢ
 	a, b  float64       // σ² ~ InvGamma(a, b)
 	n     int           // accepted observations since the start or a restart
@@ -65,8 +69,7 @@ func newRelation(mean, sd, floor [2]float64) *relation {
 		theta: mat.NewVecDense(2, []float64{max(mean[0], floor[0]), max(mean[1], floor[1])}),
 		floor: floor,
 	}
-	s0 := initialNoise * initialNoise
-	r.v0 = [2]float64{sd[0] * sd[0] / s0, sd[1] * sd[1] / s0}
+	r.v0 = [2]float64{sd[0] * sd[0], sd[1] * sd[1]}
 	r.restart()
 	return r
 }
@@ -84,27 +87,48 @@ func (r *relation) noise() float64 {
 	return clamp(r.b/r.a, minNoise*minNoise, maxNoise*maxNoise)
 }
 
-// forget discounts past information by λ^w (w is the weight of the new
-// observation): V grows by 1/λ^w and the evidence about σ² (a, b) shrinks
-// by λ^w. V's diagonal is then capped at the prior's: without the cap, a
-// relation observed at one batch size only would let the variance of its
-// slope grow without bound (covariance wind-up). Scaling rows and columns by
-// the same factor keeps the matrix positive semi-definite.
-func (r *relation) forget(lambda, w float64) {
+// forget discounts past information before an observation at h, by λ^w
+// (w is the observation's weight), in the direction h only: directional
+// forgetting in covariance form (Hägglund),
+//
+//	V ← V + (λ^(−w) − 1)·V·h·hᵀ·V / (hᵀ·V·h)
+//
+// raises the variance of the prediction at h, hᵀVh, by 1/λ^w, which the new
+// observation then pins down again, and leaves the directions the new
+// observation says nothing about as they were. Plain exponential
+// forgetting would discount everything: a server held at one batch size for
+// hours (saturated, or under a steady load) would forget the slope it had
+// learned at other batch sizes, and the variance of the slope would grow
+// until the estimate wandered along the direction no current data pins down
+// (covariance wind-up). The added term is positive semi-definite, so V
+// stays so. The evidence about σ² (a, b) is discounted by λ^w. V's diagonal
+// is then capped at the prior's.
+func (r *relation) forget(lambda, w float64, h *mat.VecDense) {
 	f := math.Pow(lambda, w)
 	r.a *= f
 	r.b *= f
+	if f < 1 {
+		var vh mat.VecDense
+		vh.MulVec(r.v, h)
+		if hvh := mat.Dot(h, &vh); hvh > 0 && !math.IsInf(hvh, 0) {
+			c := (1/f - 1) / hvh
+			for i := range 2 {
+				for j := i; j < 2; j++ {
+					r.v.SetSym(i, j, r.v.At(i, j)+c*vh.AtVec(i)*vh.AtVec(j))
+				}
+			}
+		}
+	}
 	var d [2]float64
 	for i := range 2 {
-		v := r.v.At(i, i) / f
 		d[i] = 1
-		if v > r.v0[i] {
+		if v := r.v.At(i, i); v > r.v0[i] {
 			d[i] = math.Sqrt(r.v0[i] / v)
 		}
 	}
 	for i := range 2 {
 		for j := i; j < 2; j++ {
-			r.v.SetSym(i, j, r.v.At(i, j)/f*d[i]*d[j])
+			r.v.SetSym(i, j, r.v.At(i, j)*d[i]*d[j])
 		}
 	}
 }
@@ -124,11 +148,11 @@ func (r *relation) update(x, y, w float64, cfg Config) Outcome {
 	var vh mat.VecDense
 	innovation := func() (e, q float64) {
 		vh.MulVec(r.v, h)
-		return y - r.predict(x), mat.Dot(h, &vh) + 1/omega
+		return y - r.predict(x), mat.Dot(h, &vh) + r.noise()/omega
 	}
 	e, q := innovation()
 	outcome := OutcomeAccepted
-	if r.n >= noiseWarmup && math.Abs(e) > cfg.OutlierSigma*math.Sqrt(q*r.noise()) {
+	if r.n >= noiseWarmup && math.Abs(e) > cfg.OutlierSigma*math.Sqrt(q) {
 		side := math.Copysign(1, e)
 		if r.run > 0 && side == r.side {
 			r.run++
@@ -142,11 +166,11 @@ func (r *relation) update(x, y, w float64, cfg Config) Outcome {
 		outcome = OutcomeRestarted
 	}
 	r.run = 0
-	r.forget(cfg.Forgetting, w)
+	r.forget(cfg.Forgetting, w, h)
 	e, q = innovation()
-	// Gain K = Vh/q; θ += K·e; V = (I−Khᵀ)V(I−Khᵀ)ᵀ + KKᵀ/ω (Joseph form,
-	// symmetric and positive semi-definite under rounding); the noise
-	// evidence grows by half an observation and e²/(2q).
+	noiseVar := r.noise() / omega
+	// Gain K = Ph/q; θ += K·e; P = (I−Khᵀ)P(I−Khᵀ)ᵀ + R·KKᵀ (Joseph form,
+	// symmetric and positive semi-definite under rounding).
 	var k mat.VecDense
 	k.ScaleVec(1/q, &vh)
 	r.theta.AddScaledVec(r.theta, e, &k)
@@ -157,15 +181,17 @@ func (r *relation) update(x, y, w float64, cfg Config) Outcome {
 	}
 	var ava, p mat.Dense
 	ava.Product(&a, r.v, a.T())
-	p.Outer(1/omega, &k, &k)
+	p.Outer(noiseVar, &k, &k)
 	p.Add(&p, &ava)
 	for i := range 2 {
 		for j := i; j < 2; j++ {
 			r.v.SetSym(i, j, (p.At(i, j)+p.At(j, i))/2)
 		}
 	}
+	// σ² evidence: half an observation and a sample σ̂²·e²/q.
+	sample := r.noise() * e * e / q
 	r.a += w / 2
-	r.b += w * e * e / (2 * q)
+	r.b += w * sample / 2
 	for i := range 2 {
 		if r.theta.AtVec(i) < r.floor[i] {
 			r.theta.SetVec(i, r.floor[i])
@@ -175,10 +201,9 @@ func (r *relation) update(x, y, w float64, cfg Config) Outcome {
 	return outcome
 }
 
-// stdErr and corr describe the covariance σ²V.
+// stdErr and corr describe the covariance.
 func (r *relation) stdErr() [2]float64 {
-	s := r.noise()
-	return [2]float64{sqrt(s * r.v.At(0, 0)), sqrt(s * r.v.At(1, 1))}
+	return [2]float64{sqrt(r.v.At(0, 0)), sqrt(r.v.At(1, 1))}
 }
 
 func (r *relation) corr() float64 {

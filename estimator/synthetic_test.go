@@ -29,14 +29,32 @@ func (s *synth) next() (time.Time, Observation, bool) {
 	s.t = s.t.Add(time.Minute)
 	n := 1 + s.rng.Float64()*(s.maxBatch-1)
 	in := 256 + s.rng.Float64()*1792
-	itl := s.truth.Decode(n) * (1 + s.noise*s.rng.NormFloat64())
-	pre := s.truth.Prefill(n, in) * (1 + s.noise*s.rng.NormFloat64())
+	rate := 0.1 + s.rng.Float64()*4.9
+	itlTrue, preTrue := physics(s.truth, n, in, rate)
+	itl := itlTrue * (1 + s.noise*s.rng.NormFloat64())
+	pre := preTrue * (1 + s.noise*s.rng.NormFloat64())
 	outlier := s.rng.Float64() < s.outliers
 	if outlier {
 		f := 3 + 3*s.rng.Float64()
 		itl, pre = itl*f, pre*f
 	}
-	return s.t, Observation{Batch: n, ITL: math.Max(itl, 0.01), Prefill: math.Max(pre, 0.01), InputTokens: in, Requests: 50}, outlier
+	return s.t, Observation{Batch: n, ITL: math.Max(itl, 0.01), Prefill: math.Max(pre, 0.01), InputTokens: in, Requests: 50, RequestRate: rate}, outlier
+}
+
+// physics is what a server with profile p shows at batch n, prompts of in
+// tokens and rate req/s: the mean ITL and the time from admission to the
+// first token, by the relations of physics.go solved for the server's
+// side (the fixed point of k and u).
+func physics(p Params, n, in, rate float64) (itl, prefill float64) {
+	itl = p.Decode(n)
+	k := 1.0
+	for range 100 {
+		u := rate * (p.Gamma/k + p.Delta*in) / 1000
+		itl = p.Decode(n) / (1 - u)
+		k = 1 + rate*itl/1000
+	}
+	b := n - 1
+	return itl, p.Gamma + p.Delta*in*k + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
 }
 
 func relDiff(got, want float64) float64 {

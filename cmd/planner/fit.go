@@ -31,14 +31,17 @@ ignored):
 
   concurrency     concurrency | max_concurrency | batch_size        (required)
   input tokens    input_tokens | prompt_tokens | mean_input_tokens  (required)
-  output tokens   output_tokens | mean_output_tokens                (optional, >= 1)
+  output tokens   output_tokens | mean_output_tokens                (required, >= 1)
   TTFT            ttft_ms | mean_ttft_ms, or ttft_s | mean_ttft_s    (required)
   ITL             itl_ms | mean_itl_ms | tpot_ms | mean_tpot_ms, or itl_s | mean_itl_s  (required)
 
-The model (docs/model.md) is ITL = alpha + beta*n and TTFT = gamma +
-delta*in*n at batch size n = concurrency. A run above --max-batch-size
-queues requests, so its TTFT is not a prefill time: it is used for the ITL
-fit only (at n = max batch size). Both fits minimise relative residuals.
+Each run is read with the serving physics of docs/learned-profiles.md: a
+step takes gamma + delta*(prompt tokens admitted) when it admits requests,
+plus alpha + beta*b when b requests are decoding; n = concurrency requests
+are in the batch and the run's request rate is concurrency / (TTFT +
+(output tokens - 1) * ITL). A run above --max-batch-size queues requests,
+so its TTFT is not a prefill time: it is used for the ITL fit only (at n =
+max batch size). Both fits minimise relative residuals.
 
 Output: the profile block for the VariantAutoscaling spec, with the standard
 error of each value and the fit error of each relation as comments.
@@ -49,10 +52,10 @@ column).
 
 // benchRow is one benchmark run.
 type benchRow struct {
-	line                    int
-	concurrency, in, out    float64
-	ttftMs, itlMs           float64
-	hasOut, prefillExcluded bool
+	line                 int
+	concurrency, in, out float64
+	ttftMs, itlMs        float64
+	prefillExcluded      bool
 }
 
 // column aliases, in order of preference; the unit multiplies to ms.
@@ -66,7 +69,7 @@ type column struct {
 var fitColumns = []column{
 	{what: "concurrency", names: []string{"concurrency", "max_concurrency", "batch_size"}, required: true},
 	{what: "input tokens", names: []string{"input_tokens", "prompt_tokens", "mean_input_tokens"}, required: true},
-	{what: "output tokens", names: []string{"output_tokens", "mean_output_tokens"}},
+	{what: "output tokens", names: []string{"output_tokens", "mean_output_tokens"}, required: true},
 	{what: "TTFT", names: []string{"ttft_ms", "mean_ttft_ms", "ttft_s", "mean_ttft_s"}, toMs: []float64{1, 1, 1000, 1000}, required: true},
 	{what: "ITL", names: []string{"itl_ms", "mean_itl_ms", "tpot_ms", "mean_tpot_ms", "itl_s", "mean_itl_s"}, toMs: []float64{1, 1, 1, 1, 1000, 1000}, required: true},
 }
@@ -113,7 +116,10 @@ func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for i := range rows {
 		row := &rows[i]
 		n := math.Min(row.concurrency, float64(*maxBatch))
-		o := estimator.Observation{Batch: n, ITL: row.itlMs, InputTokens: row.in, Requests: 1}
+		// Closed loop: by Little's law the run's request rate is its
+		// concurrency over the time one request takes.
+		rate := n * 1000 / (row.ttftMs + (row.out-1)*row.itlMs)
+		o := estimator.Observation{Batch: n, ITL: row.itlMs, InputTokens: row.in, Requests: 1, RequestRate: rate}
 		if row.concurrency <= float64(*maxBatch) {
 			o.Prefill = row.ttftMs
 		} else {
@@ -211,15 +217,15 @@ func readBenchCSV(r io.Reader) ([]benchRow, error) {
 			continue
 		}
 		row.concurrency, row.in, row.out, row.ttftMs, row.itlMs = vals[0], vals[1], vals[2], vals[3], vals[4]
-		row.hasOut = cols[2].col >= 0
 		switch {
 		case row.concurrency < 1:
 			errs = append(errs, fmt.Errorf("line %d, column %s: concurrency must be at least 1, got %v", line, cols[0].name, row.concurrency))
-		case row.hasOut && row.out < 1:
+		case row.out < 1:
 			errs = append(errs, fmt.Errorf("line %d, column %s: output tokens must be at least 1, got %v", line, cols[2].name, row.out))
 		case row.ttftMs <= 0 || row.itlMs <= 0:
 			errs = append(errs, fmt.Errorf("line %d: TTFT and ITL must be positive, got %v ms and %v ms", line, row.ttftMs, row.itlMs))
-		case row.concurrency > estimator.MaxBatch || row.in > estimator.MaxInputTokens || row.ttftMs > estimator.MaxLatencyMs || row.itlMs > estimator.MaxLatencyMs:
+		case row.concurrency > estimator.MaxBatch || row.in > estimator.MaxInputTokens || row.out > estimator.MaxInputTokens ||
+			row.ttftMs > estimator.MaxLatencyMs || row.itlMs > estimator.MaxLatencyMs:
 			errs = append(errs, fmt.Errorf("line %d: value beyond the accepted range (concurrency ≤ %g, input tokens ≤ %g, latencies ≤ %g ms)", line, estimator.MaxBatch, estimator.MaxInputTokens, estimator.MaxLatencyMs))
 		default:
 			rows = append(rows, row)
@@ -266,8 +272,8 @@ func writeFitYAML(w io.Writer, file string, maxBatch int, rows []benchRow, res e
 		fmt.Fprintf(w, "# %-7s %-26s RMSE %.3g ms, worst %.1f%% of the measured value, %d points%s\n",
 			name, formula, f.RMSE, 100*f.MaxRelError, f.Points, map[bool]string{true: " (a parameter held at its bound)"}[f.Constrained])
 	}
-	rel("decode", "ITL  = alpha + beta*n", res.Decode)
-	rel("prefill", "TTFT = gamma + delta*in*n", res.Prefill)
+	rel("decode", "alpha + beta*n", res.Decode)
+	rel("prefill", "gamma + delta*in*k", res.Prefill)
 	p, se := res.Params, res.StdErr
 	_, err := fmt.Fprintf(w, `profile:
   maxBatchSize: %d

@@ -10,6 +10,8 @@ package sim
 //	                             (their _count is Success)
 //	TTFTSum/TTFTCount            vllm:time_to_first_token_seconds_sum / _count (ms here)
 //	ITLSum/ITLCount              vllm:time_per_output_token_seconds_sum / _count (ms here)
+//	PrefillSum                   vllm:request_prefill_time_seconds_sum (ms here; _count is TTFTCount),
+//	                             per replica only: first admission to first token
 //	Preemptions                  vllm:num_preemptions_total
 //
 // The gauges (vllm:num_requests_running, vllm:num_requests_waiting,
@@ -24,6 +26,7 @@ type Counters struct {
 	TTFTCount        int64
 	ITLSum           float64
 	ITLCount         int64
+	PrefillSum       float64
 	Preemptions      int64
 }
 

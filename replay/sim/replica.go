@@ -137,6 +137,9 @@ func (rp *Replica) startStep(now float64) {
 			break
 		}
 		prefill += tok
+		if !r.hasFirstTok { // preemption comes after the first token
+			r.Admitted = now
+		}
 		rp.admitted = append(rp.admitted, rp.popWaiting())
 	}
 	if len(rp.admitted) > 0 {
@@ -199,6 +202,7 @@ func (rp *Replica) stepEnd(t float64) {
 		if !r.hasFirstTok {
 			r.hasFirstTok, r.FirstToken = true, t
 			rp.Counters.firstToken(t - r.Arrival)
+			rp.Counters.PrefillSum += t - r.Admitted
 			rp.sim.firstToken(rp, r)
 		}
 		r.admitStep = s

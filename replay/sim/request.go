@@ -19,6 +19,9 @@ type Request struct {
 	Finish float64
 	// Dispatched is when the router handed the request to a replica.
 	Dispatched float64
+	// Admitted is when a replica first admitted it into its batch (0: not
+	// yet); TTFT − (Admitted − Arrival) is vLLM's prefill time.
+	Admitted float64
 	// ColdStart is set when the request arrived while its model had no
 	// ready replica and so waited for one to start.
 	ColdStart bool

@@ -1,0 +1,32 @@
+// Command learned-validation replays the diurnal day of the decision-quality
+// report with profiles learned online (issue 15) from no profile, a profile
+// twice too slow and one twice too fast, against the true-profile operator,
+// and prints the table of docs/learned-profiles.md.
+//
+//	go run ./hack/learned-validation [-hours 24] [-seed 1] [-window 5m]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/llm-d/variant-autoscaler/replay/experiment"
+)
+
+func main() {
+	hours := flag.Float64("hours", 24, "length of the (compressed) day, hours")
+	seed := flag.Uint64("seed", 1, "trace seed")
+	scale := flag.Float64("scale", 1, "rate multiplier")
+	window := flag.Duration("window", 5*time.Minute, "per-pod window fed to the estimators")
+	flag.Parse()
+	start := time.Now()
+	runs, err := experiment.LearnedValidation(*seed, *scale, *hours, float64(window.Milliseconds()), experiment.LearnedStarts())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "learned-validation:", err)
+		os.Exit(1)
+	}
+	fmt.Print(experiment.LearnedMarkdown(runs, "chat-8b-l40s"))
+	fmt.Printf("\n(%d runs and the true-profile run in %s)\n", len(runs), time.Since(start).Round(time.Second))
+}

@@ -1,0 +1,207 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/llm-d/variant-autoscaler/allocator"
+	"github.com/llm-d/variant-autoscaler/estimator"
+	"github.com/llm-d/variant-autoscaler/replay/policy"
+	"github.com/llm-d/variant-autoscaler/replay/sim"
+)
+
+// LearnedStart is how a learned-profile run starts.
+type LearnedStart struct {
+	Name string
+	// SpecScale multiplies the true profile to give the spec profile
+	// (2: twice too slow, 0.5: twice too fast); 0: no spec profile, and the
+	// prior is the estimator's default for an unknown accelerator (the
+	// accelerator table shares its numbers with the simulator's profiles,
+	// so it would start at the answer).
+	SpecScale float64
+}
+
+// LearnedStarts are the three starts of the issue-15 validation.
+func LearnedStarts() []LearnedStart {
+	return []LearnedStart{{Name: "no profile"}, {Name: "2x too slow", SpecScale: 2}, {Name: "2x too fast", SpecScale: 0.5}}
+}
+
+// ParamTimes is, per parameter, the simulated time (s) from which the
+// estimate stays within the tolerance of the true value to the end of the
+// run (-1: never, or the variant never ran).
+type ParamTimes struct {
+	Alpha, Beta, Gamma, Delta float64
+}
+
+// LearnedVariantSummary is one variant of a learned run.
+type LearnedVariantSummary struct {
+	Variant string
+	// Final estimate and its standard errors; Truth the simulator's profile.
+	Final, StdErr, Truth estimator.Params
+	// Within10 is when each parameter came within 10% for good;
+	// FirstWithin10 when all four first were.
+	Within10      ParamTimes
+	FirstWithin10 float64
+	// LearnedAt is the first plan (s) that used the learned profile (-1:
+	// none), Usable or because the data contradicted the spec; UsableAt the
+	// first at which it was Usable.
+	LearnedAt, UsableAt float64
+	// Samples accepted by the decode relation.
+	Samples int
+	// Readiness is the readiness rule's last message.
+	Readiness string
+}
+
+// LearnedRun is one learned-profile run against the true-profile run.
+type LearnedRun struct {
+	Start LearnedStart
+	// Cost (USD) and SLO attainment over the trace, and the same for the
+	// true-profile operator.
+	Cost, Attainment         float64
+	TrueCost, TrueAttainment float64
+	// DecisionsEqualFrom is the simulated time (s) from which every plan's
+	// replica counts equal the true-profile plan on the same input (-1:
+	// never for good); EqualShare the share of plans after LearnedAt of the
+	// used variant that were equal.
+	DecisionsEqualFrom float64
+	EqualShare         float64
+	Plans              int
+	Variants           []LearnedVariantSummary
+}
+
+// LearnedValidation runs the diurnal scenario (seed, scale, hours as for
+// Scenarios) with the true-profile operator and with learned profiles from
+// each start.
+func LearnedValidation(seed uint64, scale, hours, window float64, starts []LearnedStart) ([]LearnedRun, error) {
+	sc := Scenarios(seed, scale, hours)[0]
+	arrivals, err := sc.Trace.Generate()
+	if err != nil {
+		return nil, err
+	}
+	truthRes, err := Run(sc, arrivals, policy.NewOperator())
+	if err != nil {
+		return nil, err
+	}
+	var out []LearnedRun
+	for _, st := range starts {
+		p := &policy.Learned{
+			Interval: 60_000, Window: 60_000, EstimatorWindow: window, Policy: allocator.DefaultPolicy(), Label: "learned: " + st.Name,
+			Spec: func(v sim.VariantSpec) (allocator.Profile, bool) {
+				if st.SpecScale == 0 {
+					return allocator.Profile{}, false
+				}
+				q := v.Profile
+				q.Alpha, q.Beta, q.Gamma, q.Delta = q.Alpha*st.SpecScale, q.Beta*st.SpecScale, q.Gamma*st.SpecScale, q.Delta*st.SpecScale
+				return q, true
+			},
+			Prior: func(sim.VariantSpec) estimator.Prior { return estimator.DefaultPrior("") },
+		}
+		res, err := Run(sc, arrivals, p)
+		if err != nil {
+			return nil, fmt.Errorf("learned run %q: %w", st.Name, err)
+		}
+		if !res.Conserved {
+			return nil, fmt.Errorf("learned run %q: requests not conserved", st.Name)
+		}
+		out = append(out, summarise(st, res, truthRes, p.Records, sc.Models[0]))
+	}
+	return out, nil
+}
+
+func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, m policy.Model) LearnedRun {
+	run := LearnedRun{Start: st, Cost: res.Cost, Attainment: res.Attainment, TrueCost: truth.Cost,
+		TrueAttainment: truth.Attainment, DecisionsEqualFrom: -1, Plans: len(recs)}
+	for i := len(recs) - 1; i >= 0 && recs[i].Equal; i-- {
+		run.DecisionsEqualFrom = recs[i].T / 1000
+	}
+	firstLearned := math.Inf(1)
+	for vi, v := range m.Variants {
+		tp := estimator.Params{Alpha: v.Profile.Alpha, Beta: v.Profile.Beta, Gamma: v.Profile.Gamma, Delta: v.Profile.Delta}
+		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}}
+		for _, r := range recs {
+			if r.Variants[vi].Source == "learned" {
+				s.UsableAt = r.T / 1000
+				break
+			}
+		}
+		within := func(got, want float64) bool { return math.Abs(got-want) <= 0.1*want }
+		// Walk back from the end: the earliest time from which it held.
+		ok := [4]bool{true, true, true, true}
+		times := [4]float64{-1, -1, -1, -1}
+		for i := len(recs) - 1; i >= 0; i-- {
+			lv := recs[i].Variants[vi]
+			if lv.Estimate.DecodeSamples == 0 && lv.Estimate.PrefillSamples == 0 {
+				break // never observed: a prior is not an estimate
+			}
+			p := lv.Estimate.Params
+			for k, pair := range [4][2]float64{{p.Alpha, tp.Alpha}, {p.Beta, tp.Beta}, {p.Gamma, tp.Gamma}, {p.Delta, tp.Delta}} {
+				if ok[k] && within(pair[0], pair[1]) {
+					times[k] = recs[i].T / 1000
+				} else {
+					ok[k] = false
+				}
+			}
+		}
+		s.Within10 = ParamTimes{times[0], times[1], times[2], times[3]}
+		s.FirstWithin10 = -1
+		for _, r := range recs {
+			lv := r.Variants[vi]
+			if p := lv.Estimate.Params; lv.Estimate.DecodeSamples > 0 && within(p.Alpha, tp.Alpha) && within(p.Beta, tp.Beta) && within(p.Gamma, tp.Gamma) && within(p.Delta, tp.Delta) {
+				s.FirstWithin10 = r.T / 1000
+				break
+			}
+		}
+		for _, r := range recs {
+			if src := r.Variants[vi].Source; src == "learned" || src == "contradicted" {
+				s.LearnedAt = r.T / 1000
+				firstLearned = math.Min(firstLearned, r.T)
+				break
+			}
+		}
+		if len(recs) > 0 {
+			last := recs[len(recs)-1].Variants[vi].Estimate
+			s.Final, s.StdErr, s.Samples = last.Params, last.StdErr, last.DecodeSamples
+			s.Readiness = recs[len(recs)-1].Variants[vi].Message
+		}
+		run.Variants = append(run.Variants, s)
+	}
+	equal, after := 0, 0
+	for _, r := range recs {
+		if r.T >= firstLearned {
+			after++
+			if r.Equal {
+				equal++
+			}
+		}
+	}
+	if after > 0 {
+		run.EqualShare = float64(equal) / float64(after)
+	}
+	return run
+}
+
+// LearnedMarkdown renders the runs as the table of docs/learned-profiles.md.
+func LearnedMarkdown(runs []LearnedRun, variant string) string {
+	secs := func(s float64) string {
+		if s < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.0f min", s/60)
+	}
+	out := "| start | cost (true-profile run) | SLO attainment (true-profile run) | learned profile used from | Usable from | decisions = true-profile decisions from | equal after switching | all four first within 10% at | α, β, γ, δ within 10% for good from | final α, β, γ, δ (truth) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+	for _, r := range runs {
+		var v LearnedVariantSummary
+		for _, x := range r.Variants {
+			if x.Variant == variant {
+				v = x
+			}
+		}
+		w := v.Within10
+		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%% | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
+			r.Start.Name, r.Cost, r.TrueCost, 100*r.Attainment, 100*r.TrueAttainment,
+			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, secs(v.FirstWithin10),
+			secs(w.Alpha), secs(w.Beta), secs(w.Gamma), secs(w.Delta),
+			v.Final.Alpha, v.Final.Beta, v.Final.Gamma, v.Final.Delta, v.Truth.Alpha, v.Truth.Beta, v.Truth.Gamma, v.Truth.Delta)
+	}
+	return out
+}
