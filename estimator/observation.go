@@ -85,12 +85,13 @@ type Window struct {
 //
 //   - Batch. Ls, the mean number of requests in service, comes from the
 //     counters when the server exports them (InService), else from the
-//     running gauge averaged over the window (a handful of scrapes: noisy). A request's tokens are produced in batches that
-//     include the request itself; with Poisson arrivals the batch a request
+//     running gauge averaged over the window (a handful of scrapes:
+//     noisy). A request's tokens are produced in batches that include the
+//     request itself; with Poisson arrivals the batch a request
 //     sees averages Ls + 1 below saturation (a request in service sees the
 //     others plus itself), and at most maxBatch. n = min(Ls + 1, maxBatch)
-//     is the allocator's effective batch n_eff within 1% except in deep
-//     saturation (checked against the model in the tests).
+//     is the allocator's effective batch n_eff within 1% up to 80% of μ(N)
+//     and 5% at 95% (replay/policy TestWindowMatchesAllocatorModel).
 //   - Prefill. The prefill-time histogram gives it directly when the server
 //     exports it (PrefillTime). Otherwise, by Little's law the mean wait in
 //     the queue is Lq / X (Lq the waiting gauge, X the request rate), and
