@@ -22,6 +22,16 @@ type Load struct {
 	RequestsInRetention *float64
 	// ObservedAt is when the source read these values.
 	ObservedAt time.Time
+	// Waiting is the number of requests waiting at the inference gateway
+	// for the model (its flow-control queue); set on readings that are not
+	// Available too, as evidence of demand for a model without pods.
+	Waiting float64
+	// Pods is the number of pods reporting the model's metrics (0: unknown).
+	Pods int
+	// DataSince is when the data behind RequestsInRetention begins: the
+	// start of the retention window when the data covers it all, else the
+	// first sample held (zero: unknown, no constraint).
+	DataSince time.Time
 }
 
 // LoadReading is a Load, or why there is none. Missing data is never zero load:
