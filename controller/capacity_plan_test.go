@@ -16,7 +16,9 @@ type fixedBudgets struct {
 	pending map[string]int
 }
 
-func (f fixedBudgets) Budget(modelgroup.Key) (allocator.Limits, map[string]int) { return f.limits, f.pending }
+func (f fixedBudgets) Budget(modelgroup.Key) (allocator.Limits, map[string]int) {
+	return f.limits, f.pending
+}
 
 func limitedConfig(t *testing.T) *config.Config {
 	t.Helper()
