@@ -33,11 +33,16 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=config/crd/bases
+	cp config/crd/bases/llmd.ai_variantautoscalings.yaml charts/variant-autoscaler/crds/  # Helm reads only the chart's folder
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./controller/... output:rbac:dir=config/rbac
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object paths=./api/...
+
+.PHONY: dashboard
+dashboard: ## Generate the Grafana dashboard (config/grafana and the chart's copy) from hack/dashboard.
+	cd hack/dashboard && $(GO) run .
 
 .PHONY: verify
 verify: manifests generate ## Regenerate and fail if anything tracked by git changed.
@@ -77,11 +82,16 @@ docker-build: ## Build the manager image IMG=... with the Dockerfile (needs a co
 ##@ Tests
 
 .PHONY: test
-test: envtest-bins vet test-unit test-integration test-e2e ## Run every test (builds the control plane first).
+test: envtest-bins vet test-unit test-tools test-integration test-e2e ## Run every test (builds the control plane first).
 
 .PHONY: test-unit
 test-unit: ## Unit tests of pure packages (fuzz seeds included).
 	$(GO) test $(GO_TEST_FLAGS) $(PKGS_UNIT)
+
+.PHONY: test-tools
+test-tools: ## The Helm chart (helm lint, renders; Helm Go SDK) and the dashboard (every PromQL parses), each in its own module.
+	cd hack/helmtest && $(GO) test $(GO_TEST_FLAGS) ./...
+	cd hack/dashboard && $(GO) test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-integration
 test-integration: envtest-bins ## Tests against a real kube-apiserver and etcd.
