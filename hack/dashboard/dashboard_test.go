@@ -24,7 +24,7 @@ var knownSeries = []string{
 	"wva_config_valid", "wva_global_pass_drifted_groups_total", "wva_model_groups",
 	"wva_load_refresh_duration_seconds_bucket", "wva_load_queries_total", "wva_load_groups_changed_total",
 	// Requested from the controller (see /work/coord/issue17.md and docs/observability.md).
-	"wva_desired_cost_per_hour", "wva_capacity_per_replica",
+	"wva_desired_cost_per_hour", "wva_replica_capacity_requests_per_second",
 	"vllm:request_success_total", "workqueue_depth",
 }
 

@@ -61,7 +61,7 @@ var rows = []row{
 			Description: "Arrival rate of each model (vLLM's request_success_total) against what its desired replicas carry within the SLO.",
 			Queries: []query{
 				{Expr: `sum by (namespace, model_name) (rate(vllm:request_success_total{` + sel + `}` + rateWin + `))`, Legend: "{{model_name}} load"},
-				{Expr: `sum by (namespace, model_name) (wva_capacity_per_replica{` + sel + `} * wva_desired_replicas{` + sel + `})`, Legend: "{{model_name}} capacity"},
+				{Expr: `sum by (namespace, model_name) (wva_replica_capacity_requests_per_second{` + sel + `} * wva_desired_replicas{` + sel + `})`, Legend: "{{model_name}} capacity"},
 			},
 		},
 		{
