@@ -157,6 +157,13 @@ type VariantAutoscalingSpec struct {
 	// +kubebuilder:default=Auto
 	// +optional
 	Mode Mode `json:"mode,omitempty"`
+
+	// ProfileSource says which profile the operator plans with: Spec (only
+	// spec.profile), Learned (only the profile learned from the metrics) or
+	// Auto (the learned one once it is good enough, else spec.profile).
+	// +kubebuilder:default=Auto
+	// +optional
+	ProfileSource ProfileSource `json:"profileSource,omitempty"`
 }
 
 // MaxReplicasLimit is the largest minReplicas or maxReplicas the API accepts:
@@ -236,7 +243,12 @@ type VariantAutoscalingStatus struct {
 	// +optional
 	Decision *Decision `json:"decision,omitempty"`
 
-	// Conditions: TargetResolved, MetricsAvailable and Optimized.
+	// LearnedProfile is the profile learned from the variant's metrics, with
+	// its uncertainty.
+	// +optional
+	LearnedProfile *LearnedProfile `json:"learnedProfile,omitempty"`
+
+	// Conditions: TargetResolved, MetricsAvailable, Optimized and ProfileLearned.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -45,6 +45,7 @@ func TestDefaultsOnMinimalVariantAutoscaling(t *testing.T) {
 		AcceleratorCount: 1,
 		MinReplicas:      0,
 		Mode:             llmdv1alpha1.ModeAuto,
+		ProfileSource:    llmdv1alpha1.ProfileSourceAuto,
 		Profile: llmdv1alpha1.Profile{
 			MaxBatchSize: 8,
 			Decode:       llmdv1alpha1.DecodeParameters{Alpha: "10", Beta: "0.5"},
