@@ -1,0 +1,106 @@
+package loadsource
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/llm-d/variant-autoscaler/estimator"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
+)
+
+// The per-pod series the profile estimator reads (docs/learned-profiles.md).
+// vllm:request_prefill_time_seconds and vllm:request_inference_time_seconds
+// come with vLLM V1; without them the gauges stand in.
+const (
+	metricRunning       = "vllm:num_requests_running"
+	metricWaiting       = "vllm:num_requests_waiting"
+	metricPrefillTime   = "vllm:request_prefill_time_seconds"
+	metricInferenceTime = "vllm:request_inference_time_seconds"
+	labelPod            = "pod"
+	podGroupBy          = "sum by (" + labelNamespace + ", " + labelModelName + ", " + labelPod + ")"
+
+	queryPodRequests  = "pod_requests"
+	queryPodTTFT      = "pod_ttft"
+	queryPodITL       = "pod_itl"
+	queryPodPrompt    = "pod_prompt_tokens"
+	queryPodPrefill   = "pod_prefill_time"
+	queryPodInService = "pod_in_service"
+	queryPodRunning   = "pod_running"
+	queryPodWaiting   = "pod_waiting"
+)
+
+// PodKey names one server of a model group.
+type PodKey struct {
+	modelgroup.Key
+	Pod string
+}
+
+// podQueries are the grouped per-pod queries of one estimator window: eight,
+// whatever the number of pods, groups or VAs.
+func podQueries(window time.Duration) []promQuery {
+	w := promDuration(window)
+	ratio := func(metric, scale string) string {
+		return fmt.Sprintf("%s (rate(%s_sum[%s])) / %s (rate(%s_count[%s]))%s", podGroupBy, metric, w, podGroupBy, metric, w, scale)
+	}
+	return []promQuery{
+		{name: queryPodRequests, promQL: fmt.Sprintf("%s (increase(%s_count[%s]))", podGroupBy, metricTTFT, w)},
+		{name: queryPodTTFT, promQL: ratio(metricTTFT, " * 1000")},
+		{name: queryPodITL, promQL: ratio(metricITL, " * 1000")},
+		{name: queryPodPrompt, promQL: ratio(metricPromptTokens, "")},
+		{name: queryPodPrefill, promQL: ratio(metricPrefillTime, " * 1000")},
+		// Little's law: requests per second × seconds each is scheduled.
+		{name: queryPodInService, promQL: fmt.Sprintf("%s (rate(%s_sum[%s]))", podGroupBy, metricInferenceTime, w)},
+		{name: queryPodRunning, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricRunning, w)},
+		{name: queryPodWaiting, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricWaiting, w)},
+	}
+}
+
+// byPod indexes a per-pod result; samples without a namespace, model_name
+// or pod label, or with a non-finite or negative value, are dropped (an
+// unknown value is never a zero).
+func byPod(vec model.Vector) map[PodKey]float64 {
+	out := make(map[PodKey]float64, len(vec))
+	for _, s := range vec {
+		k := PodKey{Key: modelgroup.Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}, Pod: string(s.Metric[labelPod])}
+		v := float64(s.Value)
+		if k.Namespace == "" || k.ModelID == "" || k.Pod == "" || !finite(v) || v < 0 {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// evaluatePods turns the per-pod results into one estimator window per pod
+// that finished requests in the window and reported their latencies; pods
+// without them are left out (nothing to learn), as are pods reporting no
+// batch size at all (neither the inference-time counter nor the running
+// gauge).
+func evaluatePods(results map[string]model.Vector, window time.Duration) map[PodKey]estimator.Window {
+	reqs := byPod(results[queryPodRequests])
+	ttft, itl := byPod(results[queryPodTTFT]), byPod(results[queryPodITL])
+	prompt, prefill := byPod(results[queryPodPrompt]), byPod(results[queryPodPrefill])
+	inService, running, waiting := byPod(results[queryPodInService]), byPod(results[queryPodRunning]), byPod(results[queryPodWaiting])
+	out := map[PodKey]estimator.Window{}
+	secs := window.Seconds()
+	for k, n := range reqs {
+		t, hasTTFT := ttft[k]
+		i, hasITL := itl[k]
+		in, hasIn := prompt[k]
+		ls, hasLs := inService[k]
+		run, hasRun := running[k]
+		if n <= 0 || !hasTTFT || !hasITL || !hasIn || (!hasLs && !hasRun) || !(secs > 0) {
+			continue
+		}
+		w := estimator.Window{Requests: n, RequestRate: n / secs, TTFT: t, ITL: i, InputTokens: in,
+			Running: run, Waiting: waiting[k], PrefillTime: prefill[k], InService: ls}
+		if math.IsNaN(w.RequestRate) {
+			continue
+		}
+		out[k] = w
+	}
+	return out
+}
