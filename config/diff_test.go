@@ -107,8 +107,10 @@ func TestDiff(t *testing.T) {
 			},
 			want: Change{Prometheus: true},
 		},
-		"Prometheus token": {
-			edit: func(cms map[string]map[string]string) { cms[OperatorConfigMapName][KeyPrometheusBearerToken] = "t" },
+		"Prometheus server name": {
+			edit: func(cms map[string]map[string]string) {
+				cms[OperatorConfigMapName][KeyPrometheusServerName] = "prom.example"
+			},
 			want: Change{Prometheus: true},
 		},
 		"Prometheus staleness and timeout": {

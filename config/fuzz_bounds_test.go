@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,6 +97,29 @@ func FuzzUnitCostRange(f *testing.F) {
 		}
 		if c := costs["X"].Cost; !(c >= 0 && c <= MaxUnitCost) {
 			t.Errorf("cost %q accepted as %v, outside [0, %d]", v, c, MaxUnitCost)
+		}
+	})
+}
+
+// FuzzRedactURL: whatever the input, the rendering keeps no user
+// information, query or fragment of it.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{"https://prom:9091/x?access_token=SECRET", "http://u:SECRET@h/", "https://h/#SECRET", "https://h?", "::", "https://h/p;SECRET?x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out := RedactURL(raw)
+		u, err := url.Parse(raw)
+		if err != nil {
+			if out != "[unparsable URL redacted]" {
+				t.Errorf("RedactURL(%q) = %q for an unparsable URL", raw, out)
+			}
+			return
+		}
+		for _, secret := range []string{u.RawQuery, u.Fragment, u.User.String()} {
+			if len(secret) >= 3 && strings.Contains(out, secret) && !strings.Contains(u.Host+u.Path, secret) {
+				t.Errorf("RedactURL(%q) = %q keeps %q", raw, out, secret)
+			}
 		}
 	})
 }

@@ -19,18 +19,16 @@ func TestParseGatewayConfig(t *testing.T) {
 		},
 		"every key": {
 			data: map[string]string{
-				KeyGatewayRequestMetrics:        " my_requests_total , other_total ",
-				KeyGatewayQueueMetrics:          "my_queue",
-				KeyGatewayModelLabel:            "model_name",
-				KeyGatewayEPPEndpoints:          "team-a=https://epp.team-a.svc:9090/metrics, team-b=http://127.0.0.1:9400/gateway/metrics",
-				KeyGatewayEPPServiceSelector:    "app.kubernetes.io/component=epp",
-				KeyGatewayEPPMetricsPort:        "9091",
-				KeyGatewayEPPScheme:             "http",
-				KeyGatewayPollInterval:          "500ms",
-				KeyGatewayCACertPath:            "/ca.pem",
-				KeyGatewayServerName:            "epp",
-				KeyGatewayTLSInsecureSkipVerify: "true",
-				KeyGatewayTokenPath:             "/var/run/token",
+				KeyGatewayRequestMetrics:     " my_requests_total , other_total ",
+				KeyGatewayQueueMetrics:       "my_queue",
+				KeyGatewayModelLabel:         "model_name",
+				KeyGatewayEPPEndpoints:       "team-a=https://epp.team-a.svc:9090/metrics, team-b=http://127.0.0.1:9400/gateway/metrics",
+				KeyGatewayEPPServiceSelector: "app.kubernetes.io/component=epp",
+				KeyGatewayEPPMetricsPort:     "9091",
+				KeyGatewayEPPScheme:          "http",
+				KeyGatewayPollInterval:       "500ms",
+				KeyGatewayCACertPath:         "/ca.pem",
+				KeyGatewayServerName:         "epp",
 			},
 			want: GatewayConfig{
 				RequestMetrics:  "my_requests_total,other_total",
@@ -41,7 +39,7 @@ func TestParseGatewayConfig(t *testing.T) {
 				MetricsPort:     9091,
 				Scheme:          "http",
 				PollInterval:    500 * time.Millisecond,
-				Conn:            PrometheusConfig{CACertPath: "/ca.pem", ServerName: "epp", InsecureSkipVerify: true, TokenPath: "/var/run/token"},
+				Conn:            PrometheusConfig{CACertPath: "/ca.pem", ServerName: "epp"},
 			},
 			wantEndList: []GatewayEndpoint{
 				{Namespace: "team-a", URL: "https://epp.team-a.svc:9090/metrics"},
@@ -58,6 +56,8 @@ func TestParseGatewayConfig(t *testing.T) {
 		"bad scheme":        {data: map[string]string{KeyGatewayEPPScheme: "grpc"}, wantErr: []string{KeyGatewayEPPScheme, "http or https"}},
 		"poll too short":    {data: map[string]string{KeyGatewayPollInterval: "10ms"}, wantErr: []string{KeyGatewayPollInterval, "out of range"}},
 		"poll not duration": {data: map[string]string{KeyGatewayPollInterval: "1"}, wantErr: []string{KeyGatewayPollInterval, "not a Go duration"}},
+		// Issue 12: credentials only from the manager's environment.
+		"token path in the ConfigMap": {data: map[string]string{KeyGatewayTokenPath: "/t"}, wantErr: []string{KeyGatewayTokenPath, "read only from the manager's environment"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

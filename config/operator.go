@@ -137,9 +137,13 @@ type PrometheusConfig struct {
 	ServerName string
 	// InsecureSkipVerify disables verification of the server certificate.
 	InsecureSkipVerify bool
-	// BearerToken and TokenPath authenticate to Prometheus; at most one is set.
+	// BearerToken and TokenPath authenticate to Prometheus; at most one is
+	// set, and only from the manager's environment.
 	BearerToken Secret
 	TokenPath   string
+	// AllowInsecureCredentials lets the token go over plain HTTP or without
+	// verification of the server (PROMETHEUS_ALLOW_INSECURE_CREDENTIALS).
+	AllowInsecureCredentials bool
 	// QueryTimeout bounds one query; > 0.
 	QueryTimeout time.Duration
 	// Staleness is the age beyond which a sample is stale; > 0.
@@ -223,6 +227,7 @@ var operatorKeys = []operatorKey{
 		return nil
 	}},
 	{KeyPrometheusTokenPath, setString(func(o *OperatorConfig) *string { return &o.Prometheus.TokenPath })},
+	{KeyPrometheusAllowInsecureCredentials, setBool(func(o *OperatorConfig) *bool { return &o.Prometheus.AllowInsecureCredentials })},
 	{KeyPrometheusQueryTimeout, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.QueryTimeout }, rangeQueryTimeout)},
 	{KeyPrometheusStaleness, setDuration(func(o *OperatorConfig) *time.Duration { return &o.Prometheus.Staleness }, rangeStaleness)},
 	{KeyScaleToZeroDefaultEnabled, setBool(func(o *OperatorConfig) *bool { return &o.ScaleToZeroDefault.Enabled })},
@@ -300,6 +305,10 @@ func ParseOperatorConfig(data, env map[string]string) (OperatorConfig, error) {
 		if value == "" {
 			continue
 		}
+		if !isEnv && IsEnvOnlyKey(k.name) {
+			probs.add(k.name, errEnvOnly)
+			continue
+		}
 		fromEnv[k.name] = isEnv
 		probs.addEnv(k.name, isEnv, k.set(&out, value))
 	}
@@ -317,6 +326,7 @@ func ParseOperatorConfig(data, env map[string]string) (OperatorConfig, error) {
 		probs.addEnv(KeyPrometheusTokenPath, fromEnv[KeyPrometheusTokenPath],
 			fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", KeyPrometheusBearerToken))
 	}
+	checkCredentials(p, fromEnv[KeyPrometheusBaseURL], &probs)
 
 	if err := probs.err(); err != nil {
 		return DefaultOperatorConfig(), err
@@ -412,11 +422,13 @@ func checkPrometheusURL(v string) error {
 		return fmt.Errorf("credentials in the URL are not supported (they would end up in logs); use %s or %s",
 			KeyPrometheusBearerToken, KeyPrometheusTokenPath)
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q must start with http:// or https://", v)
+		return fmt.Errorf("%q must start with http:// or https://", RedactURL(v))
 	case u.Host == "":
-		return fmt.Errorf("%q has no host", v)
+		return fmt.Errorf("%q has no host", RedactURL(v))
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.Contains(v, "#"):
-		return fmt.Errorf("%q must not contain a query or fragment", v)
+		// Not echoing the query: it may hold a token (?access_token=).
+		return fmt.Errorf("%q must not contain a query or fragment (tokens belong in %s, set in the manager's environment)",
+			RedactURL(v), KeyPrometheusTokenPath)
 	}
 	return nil
 }

@@ -54,57 +54,95 @@ func TestParseOperatorConfig(t *testing.T) {
 			data: map[string]string{KeyGlobalOptInterval: "", KeyPrometheusBaseURL: "  \n"},
 			want: DefaultOperatorConfig(),
 		},
-		"predecessor example": {
+		// The predecessor's example put the token path and "skip
+		// verification" in the ConfigMap: both now come from the environment
+		// only, and the token is not sent without verification.
+		"predecessor example, credentials moved to the environment": {
 			data: map[string]string{
-				"GLOBAL_OPT_INTERVAL":                 "60s",
-				"PROMETHEUS_BASE_URL":                 "https://prometheus-k8s.monitoring.svc:9091",
-				"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true",
-				"PROMETHEUS_CA_CERT_PATH":             "/etc/ssl/certs/prometheus-ca.crt",
-				"PROMETHEUS_SERVER_NAME":              "prometheus-k8s.monitoring.svc",
-				"PROMETHEUS_TOKEN_PATH":               "/var/run/secrets/kubernetes.io/serviceaccount/token",
+				"GLOBAL_OPT_INTERVAL":     "60s",
+				"PROMETHEUS_CA_CERT_PATH": "/etc/ssl/certs/prometheus-ca.crt",
+				"PROMETHEUS_SERVER_NAME":  "prometheus-k8s.monitoring.svc",
+			},
+			env: map[string]string{
+				"PROMETHEUS_BASE_URL":   "https://prometheus-k8s.monitoring.svc:9091",
+				"PROMETHEUS_TOKEN_PATH": "/var/run/secrets/kubernetes.io/serviceaccount/token",
 			},
 			want: operatorWith(func(o *OperatorConfig) {
 				o.Prometheus.BaseURL = "https://prometheus-k8s.monitoring.svc:9091"
-				o.Prometheus.InsecureSkipVerify = true
 				o.Prometheus.CACertPath = "/etc/ssl/certs/prometheus-ca.crt"
 				o.Prometheus.ServerName = "prometheus-k8s.monitoring.svc"
 				o.Prometheus.TokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 			}),
 		},
+		"predecessor example as it was": {
+			data: map[string]string{
+				"PROMETHEUS_BASE_URL":                 "https://prometheus-k8s.monitoring.svc:9091",
+				"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true",
+				"PROMETHEUS_TOKEN_PATH":               "/var/run/secrets/kubernetes.io/serviceaccount/token",
+			},
+			wantErr: []string{`key "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": credentials and TLS-verification settings are read only from the manager's environment`,
+				`key "PROMETHEUS_TOKEN_PATH": credentials`},
+		},
+		"token over plain HTTP": {
+			env:     map[string]string{KeyPrometheusBaseURL: "http://prom:9090", KeyPrometheusTokenPath: "/t"},
+			wantErr: []string{"environment variable PROMETHEUS_BASE_URL", "refusing to send the Prometheus token over plain HTTP", KeyPrometheusAllowInsecureCredentials},
+		},
+		"token without verification": {
+			env:     map[string]string{KeyPrometheusBaseURL: "https://prom:9090", KeyPrometheusBearerToken: "t", KeyPrometheusInsecureSkipVerify: "true"},
+			wantErr: []string{"environment variable PROMETHEUS_TLS_INSECURE_SKIP_VERIFY", "without verifying the server certificate"},
+		},
+		"token over plain HTTP, explicitly allowed": {
+			env: map[string]string{KeyPrometheusBaseURL: "http://prom:9090", KeyPrometheusTokenPath: "/t", KeyPrometheusAllowInsecureCredentials: "true"},
+			want: operatorWith(func(o *OperatorConfig) {
+				o.Prometheus.BaseURL, o.Prometheus.TokenPath, o.Prometheus.AllowInsecureCredentials = "http://prom:9090", "/t", true
+			}),
+		},
+		"ConfigMap URL with a token from the environment": {
+			data:    map[string]string{KeyPrometheusBaseURL: "https://attacker.example"},
+			env:     map[string]string{KeyPrometheusTokenPath: "/t"},
+			wantErr: []string{`key "PROMETHEUS_BASE_URL"`, "must never redirect the operator's token"},
+		},
+		"a token in the URL is never echoed": {
+			data:    map[string]string{KeyPrometheusBaseURL: "https://prom.example/api?access_token=s3cr3t-in-url"},
+			wantErr: []string{`key "PROMETHEUS_BASE_URL"`, "must not contain a query", "https://prom.example/api (credentials, query and fragment redacted)"},
+		},
 		"every key": {
 			data: map[string]string{
-				KeyGlobalOptInterval:            "30s",
-				KeyGlobalPassInterval:           "15m",
-				KeyPrometheusBaseURL:            "http://prometheus:9090/prom",
-				KeyPrometheusCACertPath:         "/ca.pem",
-				KeyPrometheusClientCertPath:     "/cert.pem",
-				KeyPrometheusClientKeyPath:      "/key.pem",
-				KeyPrometheusServerName:         "prom.example",
-				KeyPrometheusInsecureSkipVerify: "false",
+				KeyGlobalOptInterval:           "30s",
+				KeyGlobalPassInterval:          "15m",
+				KeyPrometheusCACertPath:        "/ca.pem",
+				KeyPrometheusClientCertPath:    "/cert.pem",
+				KeyPrometheusClientKeyPath:     "/key.pem",
+				KeyPrometheusServerName:        "prom.example",
+				KeyPrometheusQueryTimeout:      "3s",
+				KeyPrometheusStaleness:         "2m",
+				KeyScaleToZeroDefaultEnabled:   "TRUE",
+				KeyScaleToZeroDefaultRetention: "1h",
+				KeyStabilizationWindow:         "0s",
+				KeyCostSavingThreshold:         "0.25",
+				KeyLoadChangeTolerance:         "1",
+				KeyMaxReplicasPerVariant:       "250",
+				KeyScaleUpMaxReplicas:          "2",
+				KeyScaleUpMaxPercent:           "50",
+				KeyScaleUpPeriod:               "30s",
+				KeyMaxLoadJumpFactor:           "0",
+				KeyLoadJumpConfirmation:        "0s",
+				KeyCapacityMode:                "limited",
+				KeyCapacityAcceleratorLabel:    "example.com/accelerator",
+				KeyCapacityResource:            "example.com/gpu",
+				KeyCapacityQuota:               "H100=8",
+			},
+			// Credentials, and the URL they go to, only from the environment.
+			env: map[string]string{
+				KeyPrometheusBaseURL:            "https://prometheus:9090/prom",
 				KeyPrometheusBearerToken:        "s3cr3t\n",
-				KeyPrometheusQueryTimeout:       "3s",
-				KeyPrometheusStaleness:          "2m",
-				KeyScaleToZeroDefaultEnabled:    "TRUE",
-				KeyScaleToZeroDefaultRetention:  "1h",
-				KeyStabilizationWindow:          "0s",
-				KeyCostSavingThreshold:          "0.25",
-				KeyLoadChangeTolerance:          "1",
-				KeyMaxReplicasPerVariant:        "250",
-				KeyScaleUpMaxReplicas:           "2",
-				KeyScaleUpMaxPercent:            "50",
-				KeyScaleUpPeriod:                "30s",
-				KeyMaxLoadJumpFactor:            "0",
-				KeyLoadJumpConfirmation:         "0s",
-				KeyCapacityMode:                 "limited",
-				KeyCapacityAcceleratorLabel:     "example.com/accelerator",
-				KeyCapacityResource:             "example.com/gpu",
-				KeyCapacityQuota:                "H100=8",
+				KeyPrometheusInsecureSkipVerify: "false",
 			},
 			want: OperatorConfig{
 				OptInterval:  30 * time.Second,
 				PassInterval: 15 * time.Minute,
 				Prometheus: PrometheusConfig{
-					BaseURL:        "http://prometheus:9090/prom",
+					BaseURL:        "https://prometheus:9090/prom",
 					CACertPath:     "/ca.pem",
 					ClientCertPath: "/cert.pem",
 					ClientKeyPath:  "/key.pem",
@@ -257,10 +295,13 @@ func TestParseOperatorConfig(t *testing.T) {
 			data:    map[string]string{KeyPrometheusBearerToken: "t", KeyPrometheusTokenPath: "/t"},
 			wantErr: []string{`key "PROMETHEUS_TOKEN_PATH"`, "PROMETHEUS_BEARER_TOKEN"},
 		},
-		"token in ConfigMap, token path in env": {
-			data:    map[string]string{KeyPrometheusBearerToken: "t"},
-			env:     map[string]string{KeyPrometheusTokenPath: "/t"},
+		"token and token path in env": {
+			env:     map[string]string{KeyPrometheusBearerToken: "t", KeyPrometheusTokenPath: "/t"},
 			wantErr: []string{"environment variable PROMETHEUS_TOKEN_PATH", "not both"},
+		},
+		"token in the ConfigMap": {
+			data:    map[string]string{KeyPrometheusBearerToken: "very-secret"},
+			wantErr: []string{`key "PROMETHEUS_BEARER_TOKEN"`, "read only from the manager's environment"},
 		},
 		"bad env value names the variable": {
 			env:     map[string]string{KeyGlobalPassInterval: "weekly"},
@@ -309,7 +350,7 @@ func TestParseOperatorConfigErrorOrder(t *testing.T) {
 
 func TestSecretIsNotPrinted(t *testing.T) {
 	const token = "very-secret-token"
-	o, err := ParseOperatorConfig(map[string]string{KeyPrometheusBearerToken: token}, nil)
+	o, err := ParseOperatorConfig(nil, map[string]string{KeyPrometheusBearerToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +391,7 @@ func TestOperatorEnv(t *testing.T) {
 
 func TestOperatorKeysSortedAndComplete(t *testing.T) {
 	keys := OperatorKeys()
-	if want := 27 + len(gatewayKeys); len(keys) != want {
+	if want := 28 + len(gatewayKeys); len(keys) != want {
 		t.Errorf("got %d keys, want %d: %v", len(keys), want, keys)
 	}
 	for i := 1; i < len(keys); i++ {
