@@ -49,3 +49,12 @@ const (
 // operator writes: the API server refuses a condition message above 32768
 // bytes, which would fail the whole status write.
 const MaxConditionMessageLength = 1024
+
+// AnnotationScaledBy is the opt-in a scale target must carry before the
+// operator patches its /scale subresource under --actuation=scale (unless the
+// manager runs with --require-target-opt-in=false): the names of the VAs
+// allowed to size it, comma-separated, or "*" for any VA of its namespace.
+// Only someone who may edit the workload can set it, so a user who may create
+// VariantAutoscalings but not scale Deployments cannot make the operator
+// scale one for them.
+const AnnotationScaledBy = "llmd.ai/scaled-by"
