@@ -5,7 +5,9 @@ import (
 	"math"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/estimator"
+	"github.com/llm-d/variant-autoscaler/learning"
 	"github.com/llm-d/variant-autoscaler/replay/scrape"
 	"github.com/llm-d/variant-autoscaler/replay/sim"
 )
@@ -54,8 +56,9 @@ type LearnedVariant struct {
 	Estimate estimator.Estimate
 	// Source is "learned", "contradicted" (learned, not yet Usable, but the
 	// data contradict the spec), "spec" or "held".
-	Source  string
-	Reason  estimator.ReadinessReason
+	Source string
+	// Reason and Message are the ProfileLearned condition's.
+	Reason  string
 	Message string
 	Planned int
 	// Truth is what the plan with the true profiles gave.
@@ -219,19 +222,22 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 		learned := allocator.Profile{MaxBatchSize: v.Profile.MaxBatchSize,
 			Alpha: est.Params.Alpha, Beta: est.Params.Beta, Gamma: est.Params.Gamma, Delta: est.Params.Delta}
 		op := estimator.OperatingPoint{Batch: operatingBatch(learned, m.SLO, l.AvgIn, l.AvgOut), InputTokens: l.AvgIn}
-		r := est.Readiness(o.Thresholds, op)
-		lv := LearnedVariant{Name: v.Name, Estimate: est, Reason: r.Reason, Message: r.Message}
+		var specParams *estimator.Params
 		spec, hasSpec := o.Spec(v)
-		contradicted := false
 		if hasSpec {
-			contradicted, _ = est.Contradiction(estimator.Params{Alpha: spec.Alpha, Beta: spec.Beta, Gamma: spec.Gamma, Delta: spec.Delta}, 0)
+			specParams = &estimator.Params{Alpha: spec.Alpha, Beta: spec.Beta, Gamma: spec.Gamma, Delta: spec.Delta}
 		}
-		switch {
-		case r.Usable:
+		// The rule the controller applies (learning.Choose), with
+		// profileSource Auto.
+		c := learning.Choose(llmdv1alpha1.ProfileSourceAuto, specParams, est, o.Thresholds, op)
+		lv := LearnedVariant{Name: v.Name, Estimate: est, Reason: c.Reason, Message: c.Message}
+		switch c.Source {
+		case learning.SourceLearned:
 			vs[i].Profile, lv.Source = learned, "learned"
-		case contradicted:
-			vs[i].Profile, lv.Source = learned, "contradicted"
-		case hasSpec:
+			if !c.Learned {
+				lv.Source = "contradicted"
+			}
+		case learning.SourceSpec:
 			vs[i].Profile, lv.Source = spec, "spec"
 		default:
 			// No profile to plan with: hold the replicas where they are.
