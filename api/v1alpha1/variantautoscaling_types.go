@@ -195,6 +195,9 @@ const (
 	// ReasonMetricsImplausible: the measured load jumped beyond what is
 	// plausible (MAX_LOAD_JUMP_FACTOR); replicas are held until it is confirmed.
 	ReasonMetricsImplausible DecisionReason = "MetricsImplausible"
+	// ReasonScaleFromZero: the model had no replica and requests wait or
+	// arrive at the inference gateway; the cheapest variant gets one.
+	ReasonScaleFromZero DecisionReason = "ScaleFromZero"
 )
 
 // Decision is the operator's latest decision for this variant. Decimal values
