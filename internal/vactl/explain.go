@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
@@ -82,7 +83,12 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 		d := st.Decision
 		fmt.Fprintf(w, "Decision: %d desired replicas (current %d), rule %s\n", *st.DesiredReplicas, st.CurrentReplicas, d.Reason)
 		fmt.Fprintf(w, "  %s\n", ruleText(g, self))
-		fmt.Fprintf(w, "  load share %s req/s, predicted TTFT %s ms, ITL %s ms, cost %s per hour", orDash(d.LoadShare), orDash(d.PredictedTTFT), orDash(d.PredictedITL), orDash(d.CostPerHour))
+		if loadKnown(va) && *st.DesiredReplicas > 0 {
+			fmt.Fprintf(w, "  load share %s req/s, predicted TTFT %s ms, ITL %s ms; ", rate(parseDecimal(d.LoadShare)), orDash(d.PredictedTTFT), orDash(d.PredictedITL))
+		} else {
+			fmt.Fprint(w, "  ")
+		}
+		fmt.Fprintf(w, "cost %s per hour", money(parseDecimal(d.CostPerHour)))
 		if d.LastChangeTime != nil {
 			fmt.Fprintf(w, "; desired replicas last changed %s", d.LastChangeTime.UTC().Format(time.RFC3339))
 		}
@@ -95,12 +101,12 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 			load.Rate += parseDecimal(m.VA.Status.Decision.LoadShare)
 		}
 	}
-	fmt.Fprintf(w, "\nModel group: %s in %s, %d variants\n", g.ModelID, g.Namespace, len(g.Members))
-	metrics := meta.FindStatusCondition(st.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
-	loadKnown := metrics == nil || metrics.Status == "True"
-	if loadKnown {
+	fmt.Fprintf(w, "\nModel group: %s in %s, %s\n", g.ModelID, g.Namespace, plural(len(g.Members), "variant"))
+	known := loadKnown(va)
+	if known {
 		fmt.Fprintf(w, "  load %s req/s (the sum of the variants' load shares)\n", rate(load.Rate))
 	} else {
+		metrics := meta.FindStatusCondition(st.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 		fmt.Fprintf(w, "  load unknown (%s: %s): replicas are held, never scaled down on missing data\n", metrics.Reason, metrics.Message)
 	}
 	fmt.Fprintf(w, "  request shape %g input / %g output tokens per request (--input/--output; the status does not record it)\n", load.In, load.Out)
@@ -115,7 +121,7 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 	if err := writeGroupStatus(w, g, load); err != nil {
 		return err
 	}
-	if loadKnown && len(g.planned()) > 0 {
+	if known && len(g.planned()) > 0 {
 		fmt.Fprintf(w, "\nAlternatives at %s req/s (recomputed with the operator's allocator):\n", rate(load.Rate))
 		if err := writeAlternatives(w, g, load, now); err != nil {
 			return err
@@ -129,6 +135,19 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, c.Message)
 	}
 	return tw.Flush()
+}
+
+// loadKnown is false when the VA reports its model's load as unavailable.
+func loadKnown(va *llmdv1alpha1.VariantAutoscaling) bool {
+	c := meta.FindStatusCondition(va.Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
+	return c == nil || c.Status == metav1.ConditionTrue
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func maxText(va *llmdv1alpha1.VariantAutoscaling) string {
@@ -165,7 +184,10 @@ func writeGroupStatus(w io.Writer, g *group, load shape) error {
 			desired = strconv.Itoa(int(*va.Status.DesiredReplicas))
 		}
 		if d := va.Status.Decision; d != nil {
-			share, cost, reason = orDash(d.LoadShare), orDash(d.CostPerHour), string(d.Reason)
+			cost, reason = money(parseDecimal(d.CostPerHour)), string(d.Reason)
+			if loadKnown(va) && d.LoadShare != "" {
+				share = rate(parseDecimal(d.LoadShare))
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", va.Name, accelerator(va), costText, capText,
 			va.Spec.MinReplicas, maxT, va.Status.CurrentReplicas, desired, share, cost, reason)

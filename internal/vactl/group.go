@@ -96,7 +96,7 @@ func resolveMember(cfg *config.Config, va *llmdv1alpha1.VariantAutoscaling) memb
 		Name: va.Name, Cost: cost,
 		Profile: allocator.Profile{MaxBatchSize: p.MaxBatchSize, Alpha: p.Alpha, Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta},
 		Min:     int(va.Spec.MinReplicas), Max: maxReplicas,
-		// The operator records the target's replicas here at each plan.
+		// The scale target's spec.replicas (readTargetReplicas), as the operator plans from.
 		Current: int(va.Status.CurrentReplicas),
 	}
 	return m

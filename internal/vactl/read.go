@@ -10,7 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,5 +89,36 @@ func readGroup(ctx context.Context, c client.Reader, f *Flags, namespace, modelI
 	if err != nil {
 		return nil, err
 	}
+	for i := range vas {
+		readTargetReplicas(ctx, c, &vas[i], warn)
+	}
 	return newGroup(cfg, namespace, modelID, vas), nil
+}
+
+// readTargetReplicas puts the scale target's spec.replicas, which the
+// operator plans from, into status.currentReplicas of the (local copy of
+// the) VA. When the target cannot be read, the replicas the operator last
+// recorded stay, with a warning.
+func readTargetReplicas(ctx context.Context, c client.Reader, va *llmdv1alpha1.VariantAutoscaling, warn io.Writer) {
+	ref := va.Spec.ScaleTargetRef
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err == nil {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gv.WithKind(ref.Kind))
+		if err = c.Get(ctx, client.ObjectKey{Namespace: va.Namespace, Name: ref.Name}, u); err == nil {
+			n, found, ferr := unstructured.NestedInt64(u.Object, "spec", "replicas")
+			switch {
+			case ferr != nil:
+				err = ferr
+			case !found:
+				n = 1 // the API's default for Deployments and StatefulSets
+			}
+			if err == nil {
+				va.Status.CurrentReplicas = int32(n)
+				return
+			}
+		}
+	}
+	fmt.Fprintf(warn, "warning: %s: reading %s %s: %v; using the %d replicas the operator last recorded\n",
+		va.Name, ref.Kind, ref.Name, err, va.Status.CurrentReplicas)
 }

@@ -52,7 +52,9 @@ type topModel struct {
 	Namespace, Model string
 	Load, Cost       float64
 	Current, Desired int
-	Variants         []topVariant
+	// LoadUnknown: a variant reports MetricsAvailable=False.
+	LoadUnknown bool
+	Variants    []topVariant
 }
 
 type topVariant struct {
@@ -77,10 +79,17 @@ func writeTop(w io.Writer, vas []llmdv1alpha1.VariantAutoscaling) error {
 			models = append(models, m)
 		}
 		v := topVariant{VA: va, Share: "-", CostText: "-", Desired: "-", Reason: "-"}
+		if !loadKnown(va) {
+			// Missing metrics are not zero load.
+			m.LoadUnknown = true
+		}
 		if d := va.Status.Decision; d != nil {
-			v.Share, v.CostText, v.Reason = orDash(d.LoadShare), orDash(d.CostPerHour), string(d.Reason)
+			v.CostText, v.Reason = money(parseDecimal(d.CostPerHour)), string(d.Reason)
 			v.Cost = parseDecimal(d.CostPerHour)
-			m.Load += parseDecimal(d.LoadShare)
+			if loadKnown(va) && d.LoadShare != "" {
+				v.Share = rate(parseDecimal(d.LoadShare))
+				m.Load += parseDecimal(d.LoadShare)
+			}
 		}
 		if va.Status.DesiredReplicas != nil {
 			v.Desired = strconv.Itoa(int(*va.Status.DesiredReplicas))
@@ -100,7 +109,11 @@ func writeTop(w io.Writer, vas []llmdv1alpha1.VariantAutoscaling) error {
 		slices.SortFunc(m.Variants, func(a, b topVariant) int {
 			return cmp.Or(cmp.Compare(round2(b.Cost), round2(a.Cost)), cmp.Compare(a.VA.Name, b.VA.Name))
 		})
-		fmt.Fprintf(tw, "%s\t%s\t\t\t%s\t%d\t%d\t%s\t\n", m.Namespace, m.Model, rate(m.Load), m.Current, m.Desired, money(m.Cost))
+		load := rate(m.Load)
+		if m.LoadUnknown {
+			load = "unknown"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t\t\t%s\t%d\t%d\t%s\t\n", m.Namespace, m.Model, load, m.Current, m.Desired, money(m.Cost))
 		for _, v := range m.Variants {
 			fmt.Fprintf(tw, "\t\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", v.VA.Name, accelerator(v.VA), v.Share, v.VA.Status.CurrentReplicas, v.Desired, v.CostText, v.Reason)
 		}
