@@ -1,0 +1,106 @@
+// Package externalmetrics serves the operator's decisions on the Kubernetes
+// external metrics API (external.metrics.k8s.io), so a plain HPA can apply
+// wva_desired_replicas without Prometheus or an adapter in the path. It is
+// optional (manager flag --external-metrics-bind-address) because one server
+// only can hold external.metrics.k8s.io in a cluster: with KEDA or
+// prometheus-adapter installed, use those instead.
+package externalmetrics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/metrics/pkg/apis/external_metrics"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+)
+
+// MetricName is the one external metric served.
+const MetricName = "wva_desired_replicas"
+
+// Provider answers external-metric queries from the operator's
+// wva_desired_replicas gauge: the same series, labels and values the
+// operator publishes for Prometheus, read at query time.
+type Provider struct {
+	// Desired is the operator's wva_desired_replicas GaugeVec.
+	Desired prometheus.Collector
+	// Now stamps the values; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ provider.ExternalMetricsProvider = (*Provider)(nil)
+
+// ListAllExternalMetrics lists wva_desired_replicas.
+func (p *Provider) ListAllExternalMetrics() []provider.ExternalMetricInfo {
+	return []provider.ExternalMetricInfo{{Metric: MetricName}}
+}
+
+// GetExternalMetric returns the series of namespace whose labels match the
+// selector. No match is an empty list, which the HPA treats as an error and
+// holds the workload's replicas: a missing decision never reads as zero.
+func (p *Provider) GetExternalMetric(_ context.Context, namespace string, selector labels.Selector, info provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
+	if info.Metric != MetricName {
+		return nil, provider.NewMetricNotFoundError(schema.GroupResource{Group: external_metrics.GroupName}, info.Metric)
+	}
+	series, err := collect(p.Desired)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	out := &external_metrics.ExternalMetricValueList{}
+	for _, s := range series {
+		if s.labels["namespace"] != namespace || !selector.Matches(s.labels) {
+			continue
+		}
+		out.Items = append(out.Items, external_metrics.ExternalMetricValue{
+			MetricName:   MetricName,
+			MetricLabels: s.labels,
+			Timestamp:    metav1.NewTime(now()),
+			Value:        *resource.NewMilliQuantity(int64(s.value*1000), resource.DecimalSI),
+		})
+	}
+	return out, nil
+}
+
+type series struct {
+	labels labels.Set
+	value  float64
+}
+
+// collect reads every series of a gauge collector.
+func collect(c prometheus.Collector) ([]series, error) {
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	var out []series
+	var firstErr error
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("reading %s: %w", MetricName, err)
+			}
+			continue
+		}
+		if d.Gauge == nil {
+			continue
+		}
+		l := labels.Set{}
+		for _, lp := range d.Label {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		out = append(out, series{labels: l, value: d.Gauge.GetValue()})
+	}
+	return out, firstErr
+}
