@@ -67,7 +67,7 @@ spec:
 	if err == nil {
 		t.Fatalf("kubectl apply of an invalid VA succeeded: %s", out)
 	}
-	for _, want := range []string{"spec.profile.decode.alpha", "maxReplicas must be greater than or equal to minReplicas"} {
+	for _, want := range []string{"spec.profile.decode.alpha", "must be greater than or equal to minReplicas"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("kubectl's message %q does not contain %q", err, want)
 		}

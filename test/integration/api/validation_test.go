@@ -60,7 +60,19 @@ func TestInvalidVariantAutoscalingsAreRejected(t *testing.T) {
 		},
 		"maxReplicas below minReplicas": {
 			mutate:      []func(*unstructured.Unstructured){set("spec.minReplicas", int64(3)), set("spec.maxReplicas", int64(2))},
-			wantInError: []string{"spec", "maxReplicas must be greater than or equal to minReplicas"},
+			wantInError: []string{"spec", "must be greater than or equal to minReplicas"},
+		},
+		"minReplicas typo (issue 12)": {
+			mutate:      []func(*unstructured.Unstructured){set("spec.minReplicas", int64(100000))},
+			wantInError: []string{"spec.minReplicas", "10000"},
+		},
+		"maxReplicas above the API maximum (issue 12)": {
+			mutate:      []func(*unstructured.Unstructured){set("spec.maxReplicas", int64(10001))},
+			wantInError: []string{"spec.maxReplicas", "10000"},
+		},
+		"variantCost with ten integer digits (issue 12)": {
+			mutate:      []func(*unstructured.Unstructured){set("spec.variantCost", "1000000001")},
+			wantInError: []string{"spec.variantCost", "should match"},
 		},
 		"negative minReplicas": {
 			mutate:      []func(*unstructured.Unstructured){set("spec.minReplicas", int64(-1))},
