@@ -16,7 +16,7 @@ func FuzzUpdate(f *testing.F) {
 	f.Add(4.0, 9.0, 60.0, 512.0, 10.0, 30.0, 3.0, 1e6, 1e-3, 5.0)
 	f.Add(1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
 	f.Add(4096.0, 1e9, 1e12, 1e6, 1e9, 1e-9, 1e-9, 1e-300, 1e300, 1e300)
-	f.Add(0.5, -1.0, math.NaN(), math.Inf(1), -0.0, math.NaN(), 1.0, 1.0, 1.0, 1.0)
+	f.Add(0.5, -1.0, math.NaN(), math.Inf(1), math.Copysign(0, -1), math.NaN(), 1.0, 1.0, 1.0, 1.0)
 	f.Add(2.0, 1e-300, 1e-300, 1e-300, 1e-300, 1e300, 1e300, 1e300, 2.0, 3.0)
 	f.Fuzz(func(t *testing.T, batch, itl, prefill, in, reqs, itl2, batch2, prefill2, in2, reqs2 float64) {
 		pr := DefaultPrior("H100")

@@ -97,7 +97,7 @@ func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planner fit: need -f FILE, no other arguments, --max-batch-size in 1..4096 and -o yaml or json (see planner fit -h)")
 		return exitInputError
 	}
-	var r io.Reader = stdin
+	r := stdin
 	if *file != "-" {
 		f, err := os.Open(*file)
 		if err != nil {
