@@ -19,7 +19,10 @@ import (
 )
 
 // rewakeAfter is how long the gateway watcher waits before it sends a group
-// that is still at zero with demand again (the first plan may have failed).
+// that is still at zero with demand again (the first plan may have failed),
+// and before it asks again whether a group with demand that was not at zero
+// is at zero now: a model served by its pods costs one cached lookup per
+// rewakeAfter, not one per poll.
 const rewakeAfter = 5 * time.Second
 
 // GatewayOptions configure a Gateway watcher. Config and AtZero are required.
@@ -70,6 +73,9 @@ type gatewayReading struct {
 	// arrivals) since it last had none; zero without demand.
 	demandSince time.Time
 	wokenAt     time.Time
+	// notAtZeroUntil caches an AtZero answer of false: a model served by
+	// its pods with requests arriving is not asked again before then.
+	notAtZeroUntil time.Time
 }
 
 // Gateway is the fast path from zero: it polls the endpoint pickers'
@@ -219,14 +225,18 @@ func (g *Gateway) Poll(ctx context.Context) GatewayPollStats {
 			stats.Err = errors.Join(stats.Err, fmt.Errorf("is group %s at zero: %w", key, err))
 			continue
 		}
+		g.mu.Lock()
+		if r := g.readings[key]; r != nil {
+			if atZero {
+				r.wokenAt = now
+			} else {
+				r.notAtZeroUntil = now.Add(rewakeAfter)
+			}
+		}
+		g.mu.Unlock()
 		if !atZero {
 			continue
 		}
-		g.mu.Lock()
-		if r := g.readings[key]; r != nil {
-			r.wokenAt = now
-		}
-		g.mu.Unlock()
 		select {
 		case g.changes <- event.TypedGenericEvent[modelgroup.Key]{Object: key}:
 			stats.Woken = append(stats.Woken, key)
@@ -272,7 +282,7 @@ func (g *Gateway) update(read map[modelgroup.Key]gatewayModel, now time.Time) []
 			if r.demandSince.IsZero() {
 				r.demandSince = now
 			}
-			if now.Sub(r.wokenAt) >= rewakeAfter {
+			if now.Sub(r.wokenAt) >= rewakeAfter && !now.Before(r.notAtZeroUntil) {
 				demand = append(demand, key)
 			}
 		} else {

@@ -170,10 +170,13 @@ func TestGatewayWakesOnlyGroupsAtZero(t *testing.T) {
 		t.Errorf("DemandSince(cold) = %v, want %v", since, now)
 	}
 
-	// Still waiting one poll later: not sent again before rewakeAfter.
+	// Still waiting one poll later: not sent again before rewakeAfter, and
+	// "warm", served by its pods, is not asked again before then either.
 	now = now.Add(time.Second)
-	if s := gw.Poll(ctx); len(s.Woken) != 0 {
-		t.Errorf("woken again after 1s: %v", s.Woken)
+	epp.set("warm", 3, 200)
+	asked = nil
+	if s := gw.Poll(ctx); len(s.Woken) != 0 || len(asked) != 0 {
+		t.Errorf("after 1s: woken %v, asked %v; want nothing", s.Woken, asked)
 	}
 	now = now.Add(rewakeAfter)
 	if s := gw.Poll(ctx); len(s.Woken) != 1 {
