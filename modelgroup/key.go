@@ -1,7 +1,8 @@
 // Package modelgroup defines the unit of work of the operator: the model group,
 // all VariantAutoscalings of one model in one namespace. It holds the group key,
 // the field indexes that find a group's members, the event-to-group mappers, the
-// group snapshot and the load sources.
+// group snapshot and the LoadSource interface it reads loads through (the
+// sources themselves live in package loadsource).
 package modelgroup
 
 import (

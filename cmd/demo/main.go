@@ -25,8 +25,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 	"github.com/llm-d/variant-autoscaler/internal/demo"
-	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
 // k8sVersion is the control-plane version `make envtest-bins` builds.
@@ -65,9 +65,9 @@ func run(args []string) int {
 		}
 		o.Duration = d
 	}
-	if os.Getenv(framework.AssetsEnv) == "" {
+	if os.Getenv(cluster.AssetsEnv) == "" {
 		home, _ := os.UserHomeDir()
-		_ = os.Setenv(framework.AssetsEnv, filepath.Join(home, ".cache", "variant-autoscaler", "envtest", k8sVersion))
+		_ = os.Setenv(cluster.AssetsEnv, filepath.Join(home, ".cache", "variant-autoscaler", "envtest", k8sVersion))
 	}
 
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {

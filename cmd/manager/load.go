@@ -12,6 +12,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
@@ -55,7 +56,7 @@ var loadSources = map[string]loadSourceFactory{
 	"prometheus": {
 		help: "\"prometheus\" reads the vLLM metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md)",
 		build: func(_ *options, deps loadDeps) (builtLoadSource, error) {
-			src, err := modelgroup.NewPrometheusSource(modelgroup.PrometheusOptions{Config: deps.Config})
+			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Config})
 			if err != nil {
 				return builtLoadSource{}, err
 			}
@@ -65,7 +66,7 @@ var loadSources = map[string]loadSourceFactory{
 	"synthetic": {
 		help: "\"synthetic\" makes up a daily load curve per model (--synthetic-day, --synthetic-peak-rate), for demos",
 		build: func(o *options, _ loadDeps) (builtLoadSource, error) {
-			return builtLoadSource{Source: modelgroup.NewSyntheticSource(o.syntheticDay, o.syntheticPeakRate)}, nil
+			return builtLoadSource{Source: loadsource.NewSynthetic(o.syntheticDay, o.syntheticPeakRate)}, nil
 		},
 	},
 }

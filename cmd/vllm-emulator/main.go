@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/llm-d/variant-autoscaler/test/emulator"
+	"github.com/llm-d/variant-autoscaler/internal/emulator"
 )
 
 func main() {

@@ -23,15 +23,19 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
-	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
 // Options tune a demo run. Zero values take the defaults shown.
@@ -111,7 +115,7 @@ func (o *Options) defaults() {
 func Run(ctx context.Context, o Options) (res *Result, err error) {
 	o.defaults()
 	out := o.Out
-	assets, err := framework.AssetsDir()
+	assets, err := cluster.AssetsDir()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +124,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	fmt.Fprintf(out, "Starting a local control plane (etcd and kube-apiserver built in %s)...\n", assets)
-	env, err := framework.Start(framework.Options{ClientQPS: 50, ClientBurst: 100})
+	env, err := cluster.Start(cluster.Options{ClientQPS: 50, ClientBurst: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +168,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	teardown = append(teardown, func() error { stopSim(); <-simDone; return nil })
 
 	// The operator, wired exactly as the manager binary wires it.
-	source := modelgroup.NewSyntheticSource(o.Day, o.PeakRate)
+	source := loadsource.NewSynthetic(o.Day, o.PeakRate)
 	registry := prometheus.NewRegistry()
 	metrics := controller.NewMetrics()
 	if err := metrics.Register(registry); err != nil {
@@ -266,13 +270,13 @@ loop:
 
 // install creates the namespaces, the operator's ConfigMaps and the sample
 // workloads with their VariantAutoscalings.
-func install(ctx context.Context, env *framework.Env) error {
+func install(ctx context.Context, env *cluster.ControlPlane) error {
 	for _, ns := range []string{config.DefaultNamespace, Namespace} {
-		if err := framework.CreateNamespace(ctx, env.Client, ns); err != nil {
-			return err
+		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return fmt.Errorf("creating namespace %s: %w", ns, err)
 		}
 	}
-	cms, err := configMaps(framework.RepoRoot(), config.DefaultNamespace)
+	cms, err := configMaps(cluster.RepoRoot(), config.DefaultNamespace)
 	if err != nil {
 		return err
 	}
@@ -283,8 +287,10 @@ func install(ctx context.Context, env *framework.Env) error {
 	}
 	for _, v := range variants {
 		va, d := v.objects()
-		if err := framework.CreateAll(ctx, env.Client, d.Obj(), va); err != nil {
-			return err
+		for _, o := range []client.Object{d, va} {
+			if err := env.Client.Create(ctx, o); err != nil {
+				return fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
+			}
 		}
 	}
 	return nil
@@ -292,11 +298,11 @@ func install(ctx context.Context, env *framework.Env) error {
 
 // startOperator starts a manager with controller.SetupControllers; stop
 // cancels it and the channel then yields mgr.Start's result.
-func startOperator(cfg *rest.Config, source *modelgroup.SyntheticSource, metrics *controller.Metrics, logger logr.Logger) (chan error, context.CancelFunc, error) {
+func startOperator(cfg *rest.Config, source *loadsource.Synthetic, metrics *controller.Metrics, logger logr.Logger) (chan error, context.CancelFunc, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
 	mgr, err := manager.New(cfg, manager.Options{
-		Scheme:                 framework.Scheme,
+		Scheme:                 cluster.Scheme,
 		Cache:                  controller.CacheOptions(config.DefaultNamespace, []string{Namespace}),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
-	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
 // Namespace holds the demo's Deployments and VariantAutoscalings.
@@ -56,16 +58,38 @@ func VariantNames() []string {
 	return out
 }
 
-func (v variant) objects() (*llmdv1alpha1.VariantAutoscaling, *framework.DeploymentWrapper) {
-	va := framework.MakeVA(v.name, Namespace).
-		Model(v.model).
-		Accelerator(v.accelerator).
-		AcceleratorCount(v.count).
-		Max(v.maxReplicas).
-		Profile(v.batch, v.alpha, v.beta, v.gamma, v.delta).
-		Label("llmd.ai/model", lastSegment(v.model)).
-		Obj()
-	d := framework.MakeDeployment(v.name, Namespace).Replicas(1)
+// objects returns the variant's VA and its one-replica Deployment.
+func (v variant) objects() (*llmdv1alpha1.VariantAutoscaling, *appsv1.Deployment) {
+	va := &llmdv1alpha1.VariantAutoscaling{
+		ObjectMeta: metav1.ObjectMeta{Name: v.name, Namespace: Namespace,
+			Labels: map[string]string{"llmd.ai/model": lastSegment(v.model)}},
+		Spec: llmdv1alpha1.VariantAutoscalingSpec{
+			ScaleTargetRef:   llmdv1alpha1.ScaleTargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: v.name},
+			ModelID:          v.model,
+			Accelerator:      v.accelerator,
+			AcceleratorCount: v.count,
+			MaxReplicas:      ptr.To(v.maxReplicas),
+			Profile: llmdv1alpha1.Profile{
+				MaxBatchSize: v.batch,
+				Decode:       llmdv1alpha1.DecodeParameters{Alpha: v.alpha, Beta: v.beta},
+				Prefill:      llmdv1alpha1.PrefillParameters{Gamma: v.gamma, Delta: v.delta},
+			},
+		},
+	}
+	labels := map[string]string{"app": v.name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: v.name, Namespace: Namespace},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "server", Image: "registry.k8s.io/pause:3.10",
+				}}},
+			},
+		},
+	}
 	return va, d
 }
 

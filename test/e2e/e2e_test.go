@@ -34,8 +34,9 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/emulator"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
-	"github.com/llm-d/variant-autoscaler/test/emulator"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -94,11 +95,11 @@ type refreshLog struct {
 }
 
 type refreshRecord struct {
-	stats    modelgroup.RefreshStats
+	stats    loadsource.RefreshStats
 	requests int64
 }
 
-func (l *refreshLog) observe(s modelgroup.RefreshStats) {
+func (l *refreshLog) observe(s loadsource.RefreshStats) {
 	n := l.inFlight.Swap(0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -132,7 +133,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type scenario struct {
 	emu      *emulator.Emulator
 	prom     *prometheusServer
-	source   *modelgroup.PrometheusSource
+	source   *loadsource.Prometheus
 	refreshs *refreshLog
 }
 
@@ -186,7 +187,7 @@ func TestOperatorWithPrometheus(t *testing.T) {
 	// The operator's ConfigMaps and the operator with the Prometheus source.
 	applyConfig(t, s.prom.URL())
 	cfg := &deferredConfig{}
-	s.source, err = modelgroup.NewPrometheusSource(modelgroup.PrometheusOptions{
+	s.source, err = loadsource.NewPrometheus(loadsource.PrometheusOptions{
 		Config: cfg, RateWindow: rateWindow,
 		WrapTransport: s.refreshs.wrap, OnRefresh: s.refreshs.observe,
 	})

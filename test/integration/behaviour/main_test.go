@@ -9,14 +9,14 @@ import (
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
-	"github.com/llm-d/variant-autoscaler/modelgroup"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
 var (
 	env  *framework.Env
 	op   *framework.Operator
-	load *modelgroup.MemorySource
+	load *loadsource.Memory
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +57,7 @@ func setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	load = modelgroup.NewMemorySource(256)
+	load = loadsource.NewMemory(256)
 	var err error
 	op, err = env.StartOperator(controller.Options{
 		ConfigNamespace: framework.ConfigNamespace, Load: load, Actuation: controller.ActuationScale,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
@@ -17,7 +18,7 @@ import (
 var (
 	env  *framework.Env
 	op   *framework.Operator
-	load *modelgroup.MemorySource
+	load *loadsource.Memory
 )
 
 // The cluster: 4 model groups of 4 variants in 2 namespaces (3 models).
@@ -82,7 +83,7 @@ func setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	load = modelgroup.NewMemorySource(256)
+	load = loadsource.NewMemory(256)
 	for _, k := range allKeys {
 		load.SetQuietly(k, modelgroup.Load{ArrivalRate: 20, AvgInputTokens: 512, AvgOutputTokens: 128})
 		for i, acc := range groupAccelerators[k] {

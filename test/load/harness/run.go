@@ -30,7 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/llm-d/variant-autoscaler/config"
-	"github.com/llm-d/variant-autoscaler/modelgroup"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -151,7 +151,7 @@ type runner struct {
 	scraper *apiScraper
 	tracker *Tracker
 	floor   *Floor
-	load    *modelgroup.MemorySource
+	load    *loadsource.Memory
 	op      operator
 	result  *Result
 }
@@ -225,7 +225,7 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	if r.tracker, err = NewTracker(ctx, r.setup, model.Namespaces); err != nil {
 		return err
 	}
-	r.load = modelgroup.NewMemorySource(len(model.Groups) + 64)
+	r.load = loadsource.NewMemory(len(model.Groups) + 64)
 	for _, g := range model.Groups {
 		r.load.SetQuietly(g.Key, g.Load)
 	}

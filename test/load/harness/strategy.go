@@ -10,7 +10,7 @@ import (
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
-	"github.com/llm-d/variant-autoscaler/modelgroup"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 	"github.com/llm-d/variant-autoscaler/test/load/baseline"
 )
@@ -54,7 +54,7 @@ type operator interface {
 }
 
 // startOperator starts a strategy against env with the operator's REST config.
-func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *modelgroup.MemorySource,
+func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *loadsource.Memory,
 	namespaces []string, workers int) (operator, error) {
 	switch strategy {
 	case Sharded:

@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
-// SyntheticSource makes up a deterministic load per model: a daily curve
+// Synthetic makes up a deterministic load per model: a daily curve
 // (compressed into Day) plus short bursts, so the demo shows the operator
 // reacting without any serving pods. The same model and time always give the
 // same load.
-type SyntheticSource struct {
+type Synthetic struct {
 	// Day is the length of one simulated day (e.g. 10 minutes for a demo).
 	Day time.Duration
 	// PeakRate is the highest base rate of any model, req/s.
@@ -29,21 +30,21 @@ type SyntheticSource struct {
 	Now func() time.Time
 
 	mu       sync.Mutex
-	notified map[Key]float64
-	changes  chan event.TypedGenericEvent[Key]
+	notified map[modelgroup.Key]float64
+	changes  chan event.TypedGenericEvent[modelgroup.Key]
 }
 
-// NewSyntheticSource returns a source with demo-friendly defaults.
-func NewSyntheticSource(day time.Duration, peakRate float64) *SyntheticSource {
-	return &SyntheticSource{
+// NewSynthetic returns a source with demo-friendly defaults.
+func NewSynthetic(day time.Duration, peakRate float64) *Synthetic {
+	return &Synthetic{
 		Day: day, PeakRate: peakRate, Interval: 5 * time.Second, Tolerance: 0.1, Now: time.Now,
-		notified: map[Key]float64{},
-		changes:  make(chan event.TypedGenericEvent[Key], 1024),
+		notified: map[modelgroup.Key]float64{},
+		changes:  make(chan event.TypedGenericEvent[modelgroup.Key], 1024),
 	}
 }
 
 // seed gives each model its own phase, size and token shape.
-func seed(key Key) (phase, size float64, slots uint64) {
+func seed(key modelgroup.Key) (phase, size float64, slots uint64) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key.String()))
 	v := h.Sum64()
@@ -52,7 +53,7 @@ func seed(key Key) (phase, size float64, slots uint64) {
 
 // Rate is the model's arrival rate at t, req/s. One in four models has a
 // night with no traffic at all, so scale-to-zero shows up in a demo.
-func (s *SyntheticSource) Rate(key Key, t time.Time) float64 {
+func (s *Synthetic) Rate(key modelgroup.Key, t time.Time) float64 {
 	phase, size, slots := seed(key)
 	dayFrac := float64(t.UnixNano()%int64(s.Day)) / float64(s.Day)
 	curve := math.Sin(2 * math.Pi * (dayFrac + phase))
@@ -68,8 +69,8 @@ func (s *SyntheticSource) Rate(key Key, t time.Time) float64 {
 	return s.PeakRate * size * level
 }
 
-// Load implements LoadSource.
-func (s *SyntheticSource) Load(_ context.Context, key Key, retention time.Duration) LoadReading {
+// Load implements modelgroup.LoadSource.
+func (s *Synthetic) Load(_ context.Context, key modelgroup.Key, retention time.Duration) modelgroup.LoadReading {
 	now := s.Now()
 	s.mu.Lock()
 	if _, ok := s.notified[key]; !ok {
@@ -83,10 +84,10 @@ func (s *SyntheticSource) Load(_ context.Context, key Key, retention time.Durati
 		at := now.Add(-retention * time.Duration(i) / 20)
 		recent += s.Rate(key, at) * retention.Seconds() / 21
 	}
-	return LoadReading{
+	return modelgroup.LoadReading{
 		Available: true,
 		Reason:    llmdv1alpha1.ConditionReasonMetricsFound,
-		Load: Load{
+		Load: modelgroup.Load{
 			ArrivalRate:         s.Rate(key, now),
 			AvgInputTokens:      math.Round(256 + 1024*size),
 			AvgOutputTokens:     math.Round(128 + 256*size),
@@ -96,12 +97,12 @@ func (s *SyntheticSource) Load(_ context.Context, key Key, retention time.Durati
 	}
 }
 
-// Changes implements LoadNotifier.
-func (s *SyntheticSource) Changes() <-chan event.TypedGenericEvent[Key] { return s.changes }
+// Changes implements modelgroup.LoadNotifier.
+func (s *Synthetic) Changes() <-chan event.TypedGenericEvent[modelgroup.Key] { return s.changes }
 
 // Start reports groups whose rate moved beyond the tolerance, every Interval,
 // until ctx ends. It implements manager.Runnable.
-func (s *SyntheticSource) Start(ctx context.Context) error {
+func (s *Synthetic) Start(ctx context.Context) error {
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
@@ -111,7 +112,7 @@ func (s *SyntheticSource) Start(ctx context.Context) error {
 		case <-t.C:
 			for _, key := range s.moved() {
 				select {
-				case s.changes <- event.TypedGenericEvent[Key]{Object: key}:
+				case s.changes <- event.TypedGenericEvent[modelgroup.Key]{Object: key}:
 				case <-ctx.Done():
 					return nil
 				}
@@ -120,11 +121,11 @@ func (s *SyntheticSource) Start(ctx context.Context) error {
 	}
 }
 
-func (s *SyntheticSource) moved() []Key {
+func (s *Synthetic) moved() []modelgroup.Key {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var keys []Key
+	var keys []modelgroup.Key
 	for key, last := range s.notified {
 		rate := s.Rate(key, now)
 		if Moved(last, rate, s.Tolerance) {

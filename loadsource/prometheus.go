@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 // Defaults of PrometheusOptions.
@@ -28,14 +29,14 @@ const (
 	notReadyRetry = 200 * time.Millisecond
 )
 
-// PrometheusOptions configure a PrometheusSource. Only Config is required.
+// PrometheusOptions configure a Prometheus source. Only Config is required.
 type PrometheusOptions struct {
 	// Config gives the configuration in force. It is read at every refresh:
 	// the Prometheus connection (PROMETHEUS_*), the refresh interval
 	// (GLOBAL_OPT_INTERVAL), the notification tolerance
 	// (LOAD_CHANGE_TOLERANCE) and the scale-to-zero retention periods. A nil
 	// *config.Config means "not ready yet": the refresh waits for it.
-	Config ConfigSource
+	Config modelgroup.ConfigSource
 	// RateWindow is the range of the rate() queries (default 1m).
 	RateWindow time.Duration
 	// MaxConcurrentQueries bounds the queries in flight (default 4).
@@ -72,18 +73,18 @@ type RefreshStats struct {
 	Err error
 }
 
-// PrometheusSource is the operator's load source: one refresher reads the
+// Prometheus is the operator's load source: one refresher reads the
 // load of every model group from Prometheus with a fixed set of grouped
 // instant queries per GLOBAL_OPT_INTERVAL, whatever the number of groups or
 // VAs, keeps the readings in memory for Load, and sends on Changes the groups
 // whose reading moved beyond LOAD_CHANGE_TOLERANCE or became (un)available.
 //
-// It is a manager.Runnable and a LoadNotifier: controller.SetupControllers
+// It is a manager.Runnable and a modelgroup.LoadNotifier: controller.SetupControllers
 // starts it and watches its changes when it is given as Options.Load.
-type PrometheusSource struct {
+type Prometheus struct {
 	opts    PrometheusOptions
 	metrics *promMetrics
-	changes chan event.TypedGenericEvent[Key]
+	changes chan event.TypedGenericEvent[modelgroup.Key]
 	kick    chan struct{}
 
 	// snap holds the readings of the last refresh; nil before the first.
@@ -94,17 +95,17 @@ type PrometheusSource struct {
 	conn      *promConn
 	// baseline holds, per group, the reading last notified; a group absent
 	// from it counts as "no metrics" (MetricsMissing).
-	baseline map[Key]LoadReading
+	baseline map[modelgroup.Key]modelgroup.LoadReading
 	// lastErr is the error of the previous refresh, to log transitions only.
 	lastErr error
 	// goodSince holds, per group warming up, the first refresh that read
 	// it again after it was unavailable (see warmUp).
-	goodSince map[Key]time.Time
+	goodSince map[modelgroup.Key]time.Time
 }
 
-// NewPrometheusSource returns a source reading Prometheus as configured by
+// NewPrometheus returns a source reading Prometheus as configured by
 // opts.Config. Nothing is contacted until Start or Refresh.
-func NewPrometheusSource(opts PrometheusOptions) (*PrometheusSource, error) {
+func NewPrometheus(opts PrometheusOptions) (*Prometheus, error) {
 	if opts.Config == nil {
 		return nil, errors.New("PrometheusOptions.Config is required")
 	}
@@ -120,24 +121,24 @@ func NewPrometheusSource(opts PrometheusOptions) (*PrometheusSource, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &PrometheusSource{
+	return &Prometheus{
 		opts:      opts,
 		metrics:   newPromMetrics(opts.Registerer),
-		changes:   make(chan event.TypedGenericEvent[Key], opts.ChangeBuffer),
+		changes:   make(chan event.TypedGenericEvent[modelgroup.Key], opts.ChangeBuffer),
 		kick:      make(chan struct{}, 1),
-		baseline:  map[Key]LoadReading{},
-		goodSince: map[Key]time.Time{},
+		baseline:  map[modelgroup.Key]modelgroup.LoadReading{},
+		goodSince: map[modelgroup.Key]time.Time{},
 	}, nil
 }
 
-// Changes implements LoadNotifier.
-func (s *PrometheusSource) Changes() <-chan event.TypedGenericEvent[Key] { return s.changes }
+// Changes implements modelgroup.LoadNotifier.
+func (s *Prometheus) Changes() <-chan event.TypedGenericEvent[modelgroup.Key] { return s.changes }
 
 // OnConfigChange makes Start refresh at once when a change concerns the
 // source: the Prometheus connection, the timers, or the scale-to-zero
 // policies (whose retention periods are queried). Wire it to
 // controller.Options.OnConfigChange.
-func (s *PrometheusSource) OnConfigChange(c config.Change) {
+func (s *Prometheus) OnConfigChange(c config.Change) {
 	if c.Prometheus || c.Timers || c.AllGroups || len(c.Models) > 0 {
 		select {
 		case s.kick <- struct{}{}:
@@ -146,18 +147,18 @@ func (s *PrometheusSource) OnConfigChange(c config.Change) {
 	}
 }
 
-// Load implements LoadSource from the readings of the last refresh. The
+// Load implements modelgroup.LoadSource from the readings of the last refresh. The
 // retention selects which "requests within the retention period" reading is
 // reported; only the retention periods of enabled scale-to-zero policies in
 // the config are queried, others leave RequestsInRetention nil.
-func (s *PrometheusSource) Load(_ context.Context, key Key, retention time.Duration) LoadReading {
+func (s *Prometheus) Load(_ context.Context, key modelgroup.Key, retention time.Duration) modelgroup.LoadReading {
 	return s.snap.Load().reading(key, retention)
 }
 
 // Start refreshes at once and then once per GLOBAL_OPT_INTERVAL (read
 // before every wait, so a new interval applies from the next tick) until
 // ctx ends. It implements manager.Runnable.
-func (s *PrometheusSource) Start(ctx context.Context) error {
+func (s *Prometheus) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("prometheus-load")
 	ctx = log.IntoContext(ctx, logger)
 	for {
@@ -186,7 +187,7 @@ func (s *PrometheusSource) Start(ctx context.Context) error {
 // groups. It returns what happened; stats.Err says why the readings are
 // unavailable. The error is non-nil only when ctx ended or no configuration
 // is available yet.
-func (s *PrometheusSource) Refresh(ctx context.Context) (RefreshStats, error) {
+func (s *Prometheus) Refresh(ctx context.Context) (RefreshStats, error) {
 	cfg := s.opts.Config.Config()
 	if cfg == nil {
 		return RefreshStats{}, errors.New("no configuration in force yet")
@@ -194,7 +195,7 @@ func (s *PrometheusSource) Refresh(ctx context.Context) (RefreshStats, error) {
 	return s.refresh(ctx, cfg)
 }
 
-func (s *PrometheusSource) refresh(ctx context.Context, cfg *config.Config) (RefreshStats, error) {
+func (s *Prometheus) refresh(ctx context.Context, cfg *config.Config) (RefreshStats, error) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	logger := log.FromContext(ctx)
@@ -219,7 +220,7 @@ func (s *PrometheusSource) refresh(ctx context.Context, cfg *config.Config) (Ref
 	s.metrics.changed.Add(float64(len(changed)))
 	for _, key := range changed {
 		select {
-		case s.changes <- event.TypedGenericEvent[Key]{Object: key}:
+		case s.changes <- event.TypedGenericEvent[modelgroup.Key]{Object: key}:
 		case <-ctx.Done():
 			return stats, ctx.Err()
 		}
@@ -243,7 +244,7 @@ func (s *PrometheusSource) refresh(ctx context.Context, cfg *config.Config) (Ref
 // first refresh that reads it again until RateWindow has passed. A group
 // present at the source's first refresh is trusted at once: there is no
 // evidence of a gap.
-func (s *PrometheusSource) warmUp(prev, snap *promSnapshot) {
+func (s *Prometheus) warmUp(prev, snap *promSnapshot) {
 	if snap.err != nil {
 		clear(s.goodSince)
 		return
@@ -282,7 +283,7 @@ func (s *PrometheusSource) warmUp(prev, snap *promSnapshot) {
 
 // logTransition logs when Prometheus becomes unusable or usable again, not
 // at every refresh.
-func (s *PrometheusSource) logTransition(logger logr.Logger, err error) {
+func (s *Prometheus) logTransition(logger logr.Logger, err error) {
 	switch {
 	case err != nil && s.lastErr == nil:
 		logger.Error(err, "Reading the load from Prometheus failed; every model group holds its replicas")
@@ -297,8 +298,8 @@ func (s *PrometheusSource) logTransition(logger logr.Logger, err error) {
 // diff returns the groups whose reading moved beyond the tolerance since it
 // was last notified, or whose availability or reason changed, and records
 // their new readings as the baseline.
-func (s *PrometheusSource) diff(cfg *config.Config, snap *promSnapshot) []Key {
-	keys := make(map[Key]struct{}, len(snap.groups)+len(s.baseline))
+func (s *Prometheus) diff(cfg *config.Config, snap *promSnapshot) []modelgroup.Key {
+	keys := make(map[modelgroup.Key]struct{}, len(snap.groups)+len(s.baseline))
 	for k := range snap.groups {
 		keys[k] = struct{}{}
 	}
@@ -306,18 +307,18 @@ func (s *PrometheusSource) diff(cfg *config.Config, snap *promSnapshot) []Key {
 		keys[k] = struct{}{}
 	}
 	tolerance := cfg.Operator.LoadChangeTolerance
-	var changed []Key
+	var changed []modelgroup.Key
 	for key := range keys {
 		cur := snap.reading(key, cfg.ScaleToZeroFor(key.Namespace, key.ModelID).Retention)
 		old, ok := s.baseline[key]
 		if !ok {
-			old = LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing}
+			old = modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing}
 		}
 		if !readingMoved(old, cur, tolerance) {
 			continue
 		}
 		changed = append(changed, key)
-		if !cur.Available && cur.Reason == llmdv1alpha1.ConditionReasonMetricsMissing {
+		if !cur.Available && cur.Reason == llmdv1alpha1.ConditionReasonMetricsMissing && !hasDemand(cur.Load) {
 			delete(s.baseline, key) // the default: keeps the map bounded by the groups with metrics
 		} else {
 			s.baseline[key] = cur
@@ -329,8 +330,12 @@ func (s *PrometheusSource) diff(cfg *config.Config, snap *promSnapshot) []Key {
 // readingMoved reports whether a group's reading changed enough to re-plan
 // the group: availability or reason, the arrival rate or token averages
 // beyond the tolerance, or whether requests arrived within the retention.
-func readingMoved(old, cur LoadReading, tolerance float64) bool {
+func readingMoved(old, cur modelgroup.LoadReading, tolerance float64) bool {
 	if old.Available != cur.Available || old.Reason != cur.Reason {
+		return true
+	}
+	// Demand at the gateway appearing or going wakes a group without pods.
+	if hasDemand(old.Load) != hasDemand(cur.Load) {
 		return true
 	}
 	if !cur.Available {
@@ -342,6 +347,9 @@ func readingMoved(old, cur LoadReading, tolerance float64) bool {
 		Moved(a.AvgOutputTokens, b.AvgOutputTokens, tolerance) ||
 		activityOf(a.RequestsInRetention) != activityOf(b.RequestsInRetention)
 }
+
+// hasDemand reports whether requests wait or arrive at the gateway.
+func hasDemand(l modelgroup.Load) bool { return l.Waiting > 0 || l.ArrivalRate > 0 }
 
 // activityOf classifies a count of requests within the retention: unknown,
 // none, some.
@@ -363,36 +371,40 @@ type promSnapshot struct {
 	// err makes every group's reading unavailable (PrometheusError).
 	err error
 	// groups holds the groups with an arrival rate series.
-	groups map[Key]promGroup
+	groups map[modelgroup.Key]promGroup
 	// inRetention holds, per queried retention period, the requests of each group within it.
-	inRetention map[time.Duration]map[Key]float64
+	inRetention map[time.Duration]map[modelgroup.Key]float64
+	// dataSince holds, per queried retention period, when each group's data
+	// in the window begins (the window start when it covers it all).
+	dataSince map[time.Duration]map[modelgroup.Key]time.Time
 }
 
 // promGroup is one group's reading without its requests in retention.
 type promGroup struct {
-	load      Load
+	load      modelgroup.Load
 	available bool
 	reason    string
 	message   string
 }
 
-func (p *promSnapshot) reading(key Key, retention time.Duration) LoadReading {
+func (p *promSnapshot) reading(key modelgroup.Key, retention time.Duration) modelgroup.LoadReading {
 	switch {
 	case p == nil:
-		return LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
+		return modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
 			Message: "the load has not been read from Prometheus yet"}
 	case p.err != nil:
-		return LoadReading{Reason: llmdv1alpha1.ConditionReasonPrometheusError, Message: p.err.Error()}
+		return modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonPrometheusError, Message: p.err.Error()}
 	}
 	g, ok := p.groups[key]
 	if !ok {
-		return LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
+		return modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing,
 			Message: fmt.Sprintf("Prometheus has no %s series with namespace=%q and model_name=%q", metricRequests, key.Namespace, key.ModelID)}
 	}
-	r := LoadReading{Load: g.load, Available: g.available, Reason: g.reason, Message: g.message}
+	r := modelgroup.LoadReading{Load: g.load, Available: g.available, Reason: g.reason, Message: g.message}
 	if r.Available {
 		if v, ok := p.inRetention[retention][key]; ok {
 			r.Load.RequestsInRetention = &v
+			r.Load.DataSince = p.dataSinceOf(key, retention)
 		}
 	}
 	return r

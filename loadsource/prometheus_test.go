@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"context"
@@ -19,20 +19,21 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 var (
-	groupA = Key{Namespace: "ns", ModelID: "a"}
-	groupB = Key{Namespace: "ns", ModelID: "b"}
+	groupA = modelgroup.Key{Namespace: "ns", ModelID: "a"}
+	groupB = modelgroup.Key{Namespace: "ns", ModelID: "b"}
 )
 
 // newTestSource returns a source on cfg with a private metrics registry.
-func newTestSource(t *testing.T, cfg *config.Config) (*PrometheusSource, *staticConfig, *prometheus.Registry) {
+func newTestSource(t *testing.T, cfg *config.Config) (*Prometheus, *staticConfig, *prometheus.Registry) {
 	t.Helper()
 	src := &staticConfig{}
 	src.p.Store(cfg)
 	reg := prometheus.NewRegistry()
-	s, err := NewPrometheusSource(PrometheusOptions{Config: src, Registerer: reg, Now: newTestClock().now})
+	s, err := NewPrometheus(PrometheusOptions{Config: src, Registerer: reg, Now: newTestClock().now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +51,12 @@ func newTestClock() *testClock { return &testClock{t: time.Now()} }
 func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 // skip moves the clock of a test source forward.
-func skip(s *PrometheusSource, d time.Duration) {
+func skip(s *Prometheus, d time.Duration) {
 	now := s.opts.Now()
 	s.opts.Now = func() time.Time { return now.Add(d) }
 }
 
-func refresh(t *testing.T, s *PrometheusSource) RefreshStats {
+func refresh(t *testing.T, s *Prometheus) RefreshStats {
 	t.Helper()
 	stats, err := s.Refresh(context.Background())
 	if err != nil {
@@ -65,20 +66,20 @@ func refresh(t *testing.T, s *PrometheusSource) RefreshStats {
 }
 
 // drain returns the groups sent on Changes so far, sorted.
-func drain(s *PrometheusSource) []Key {
-	var keys []Key
+func drain(s *Prometheus) []modelgroup.Key {
+	var keys []modelgroup.Key
 	for {
 		select {
 		case e := <-s.Changes():
 			keys = append(keys, e.Object)
 		default:
-			slices.SortFunc(keys, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
+			slices.SortFunc(keys, func(a, b modelgroup.Key) int { return strings.Compare(a.String(), b.String()) })
 			return keys
 		}
 	}
 }
 
-func expectReason(t *testing.T, r LoadReading, available bool, reason string) {
+func expectReason(t *testing.T, r modelgroup.LoadReading, available bool, reason string) {
 	t.Helper()
 	if r.Available != available || r.Reason != reason {
 		t.Fatalf("reading = available %v reason %q (%s), want available %v reason %q", r.Available, r.Reason, r.Message, available, reason)
@@ -111,6 +112,14 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 		`time() - max by (namespace, model_name) (timestamp(vllm:request_success_total))`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[30s]))`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[10m]))`,
+		// The gateway, the pods reporting and the coverage of each retention window (prometheus_gateway.go).
+		`sum by (namespace, model_name) (label_replace(rate(llm_d_epp_request_total[1m]), "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(rate(inference_objective_request_total[1m]), "model_name", "$1", "target_model_name", "(.+)"))`,
+		`sum by (namespace, model_name) (label_replace(llm_d_epp_flow_control_queue_size, "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(inference_extension_flow_control_queue_size, "model_name", "$1", "target_model_name", "(.+)"))`,
+		`count by (namespace, model_name) (vllm:request_success_total)`,
+		`min by (namespace, model_name) (min_over_time(timestamp(vllm:request_success_total)[30s:15s]))`,
+		`sum by (namespace, model_name) (label_replace(increase(llm_d_epp_request_total[30s]), "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(increase(inference_objective_request_total[30s]), "model_name", "$1", "target_model_name", "(.+)"))`,
+		`min by (namespace, model_name) (min_over_time(timestamp(vllm:request_success_total)[10m:15s]))`,
+		`sum by (namespace, model_name) (label_replace(increase(llm_d_epp_request_total[10m]), "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(increase(inference_objective_request_total[10m]), "model_name", "$1", "target_model_name", "(.+)"))`,
 	}
 	if got := s.Queries(cfg); !slices.Equal(got, want) {
 		t.Fatalf("queries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -141,7 +150,7 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 
 	// 500 groups: the same queries.
 	for i := range 500 {
-		fake.setGroup(Key{Namespace: fmt.Sprint("ns", i%7), ModelID: fmt.Sprint("m", i)}, float64(i), 100, 10)
+		fake.setGroup(modelgroup.Key{Namespace: fmt.Sprint("ns", i%7), ModelID: fmt.Sprint("m", i)}, float64(i), 100, 10)
 	}
 	before := fake.requests.Load()
 	stats = refresh(t, s)
@@ -161,7 +170,7 @@ func TestPrometheusFailSafe(t *testing.T) {
 	cfg.Operator.Prometheus.BaseURL = srv.URL
 	s, _, _ := newTestSource(t, cfg)
 
-	key := func(name string) Key { return Key{Namespace: "fs", ModelID: name} }
+	key := func(name string) modelgroup.Key { return modelgroup.Key{Namespace: "fs", ModelID: name} }
 	fake.setGroup(key("ok"), 3, 200, 50)
 	fake.setGroup(key("nan-rate"), math.NaN(), 200, 50)
 	fake.setGroup(key("inf-rate"), math.Inf(1), 200, 50)
@@ -176,7 +185,7 @@ func TestPrometheusFailSafe(t *testing.T) {
 	fake.remove(queryGenTokens, key("no-gen-tokens"))
 	fake.setGroup(key("aborted"), 2, 100, 0.25)
 	fake.put(queryAge, key("only-age"), 1) // no rate series: missing
-	fake.put(queryRate, Key{ModelID: "no-namespace"}, 5)
+	fake.put(queryRate, modelgroup.Key{ModelID: "no-namespace"}, 5)
 
 	stats := refresh(t, s)
 	if stats.Err != nil {
@@ -233,7 +242,7 @@ func TestPrometheusErrorsMakeEveryGroupUnavailableAndRecover(t *testing.T) {
 	fake.setGroup(groupA, 5, 100, 10)
 	fake.setGroup(groupB, 0, 0, 0)
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{groupA, groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA, groupB}) {
 		t.Fatalf("first refresh notified %v", got)
 	}
 
@@ -243,14 +252,14 @@ func TestPrometheusErrorsMakeEveryGroupUnavailableAndRecover(t *testing.T) {
 	if stats.Err == nil || stats.Failed == 0 {
 		t.Fatalf("stats %+v, want an error", stats)
 	}
-	for _, k := range []Key{groupA, groupB, {Namespace: "x", ModelID: "unknown"}} {
+	for _, k := range []modelgroup.Key{groupA, groupB, {Namespace: "x", ModelID: "unknown"}} {
 		r := s.Load(ctx, k, 0)
 		expectReason(t, r, false, llmdv1alpha1.ConditionReasonPrometheusError)
 		if r.Load.ArrivalRate != 0 || !strings.Contains(r.Message, "itl") {
 			t.Errorf("%s: %+v", k, r)
 		}
 	}
-	if got := drain(s); !slices.Equal(got, []Key{groupA, groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA, groupB}) {
 		t.Fatalf("failing refresh notified %v, want both groups", got)
 	}
 	refresh(t, s)
@@ -274,13 +283,13 @@ func TestPrometheusErrorsMakeEveryGroupUnavailableAndRecover(t *testing.T) {
 	refresh(t, s)
 	// First a whole rate window of fresh data (see TestPrometheusWarmsUpAfterAGap).
 	expectReason(t, s.Load(ctx, groupA, 0), false, llmdv1alpha1.ConditionReasonMetricsStale)
-	if got := drain(s); !slices.Equal(got, []Key{groupA, groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA, groupB}) {
 		t.Fatalf("recovery notified %v, want both groups", got)
 	}
 	skip(s, DefaultRateWindow)
 	refresh(t, s)
 	expectReason(t, s.Load(ctx, groupA, 0), true, llmdv1alpha1.ConditionReasonMetricsFound)
-	if got := drain(s); !slices.Equal(got, []Key{groupA, groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA, groupB}) {
 		t.Fatalf("recovery notified %v, want both groups", got)
 	}
 
@@ -288,7 +297,7 @@ func TestPrometheusErrorsMakeEveryGroupUnavailableAndRecover(t *testing.T) {
 	fake.remove(queryRate, groupB)
 	refresh(t, s)
 	expectReason(t, s.Load(ctx, groupB, 0), false, llmdv1alpha1.ConditionReasonMetricsMissing)
-	if got := drain(s); !slices.Equal(got, []Key{groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupB}) {
 		t.Fatalf("vanished group: notified %v", got)
 	}
 	refresh(t, s)
@@ -302,7 +311,7 @@ func TestPrometheusErrorsMakeEveryGroupUnavailableAndRecover(t *testing.T) {
 	if stats.Err == nil || !strings.Contains(stats.Err.Error(), config.KeyPrometheusBaseURL) {
 		t.Fatalf("no Prometheus configured: %v", stats.Err)
 	}
-	if got := drain(s); !slices.Equal(got, []Key{groupA}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA}) {
 		t.Fatalf("no Prometheus: notified %v, want %s (the group with metrics)", got, groupA)
 	}
 
@@ -383,8 +392,8 @@ func TestPrometheusNotifiesOnlyGroupsThatMoved(t *testing.T) {
 	defer srv.Close()
 	cfg.Operator.Prometheus.BaseURL = srv.URL
 	s, _, _ := newTestSource(t, cfg)
-	c := Key{Namespace: "ns", ModelID: "c"}
-	for _, k := range []Key{groupA, groupB, c} {
+	c := modelgroup.Key{Namespace: "ns", ModelID: "c"}
+	for _, k := range []modelgroup.Key{groupA, groupB, c} {
 		fake.setGroup(k, 10, 100, 10)
 		fake.put(queryRetentionPrefix+"20s", k, 50)
 	}
@@ -394,32 +403,32 @@ func TestPrometheusNotifiesOnlyGroupsThatMoved(t *testing.T) {
 	fake.setGroup(groupA, 10.5, 100, 10) // +5%: within the tolerance
 	fake.setGroup(groupB, 15, 100, 10)   // +50%
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupB}) {
 		t.Fatalf("notified %v, want only %s", got, groupB)
 	}
 	// Small moves add up against the last notified load: 10 → 11.025 is +10.25%.
 	fake.setGroup(groupA, 11.025, 100, 10)
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{groupA}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA}) {
 		t.Fatalf("notified %v, want only %s", got, groupA)
 	}
 	// Token averages count too.
 	fake.setGroup(c, 10, 300, 10)
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{c}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{c}) {
 		t.Fatalf("notified %v, want only %s", got, c)
 	}
 	// No request within the retention any more: notified even at equal rate.
 	fake.put(queryRetentionPrefix+"20s", groupB, 0)
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{groupB}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupB}) {
 		t.Fatalf("notified %v, want only %s", got, groupB)
 	}
 	// Becoming stale is a change; staying stale is not.
 	fake.put(queryAge, groupA, 60)
 	refresh(t, s)
 	refresh(t, s)
-	if got := drain(s); !slices.Equal(got, []Key{groupA}) {
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{groupA}) {
 		t.Fatalf("notified %v, want only %s", got, groupA)
 	}
 }
@@ -452,7 +461,7 @@ func TestPrometheusTLSClientCertificateAndTokenFileRotation(t *testing.T) {
 		t.Fatalf("Authorization %q", got)
 	}
 	// The token file is rotated: the next refresh sends the new token, on
-	// the same connection.
+	// the same connection (the transport re-reads the file per request).
 	conn := s.conn
 	if err := os.WriteFile(tokenFile, []byte("second-token"), 0o600); err != nil {
 		t.Fatal(err)
@@ -464,13 +473,20 @@ func TestPrometheusTLSClientCertificateAndTokenFileRotation(t *testing.T) {
 	if s.conn != conn {
 		t.Error("a new token rebuilt the connection")
 	}
-	// A rotated certificate file rebuilds the connection.
-	later := time.Now().Add(time.Minute)
-	if err := os.Chtimes(pki.clientCert, later, later); err != nil {
-		t.Fatal(err)
+	if got := fake.lastClientSerial(); got != clientSerial {
+		t.Fatalf("client certificate serial %d, want %d", got, clientSerial)
 	}
-	if stats := refresh(t, s); stats.Err != nil || s.conn == conn {
-		t.Errorf("after the certificate changed: error %v, new connection %v", stats.Err, s.conn != conn)
+	// The client certificate is rotated: the next refresh presents the new
+	// one, again without new settings.
+	pki.rotateClient(t, clientSerial+1)
+	if stats := refresh(t, s); stats.Err != nil {
+		t.Fatalf("after the certificate rotation: %v", stats.Err)
+	}
+	if got := fake.lastClientSerial(); got != clientSerial+1 {
+		t.Errorf("after the rotation: client certificate serial %d, want %d", got, clientSerial+1)
+	}
+	if s.conn != conn {
+		t.Error("a rotated certificate file rebuilt the connection")
 	}
 
 	for name, edit := range map[string]func(p *config.PrometheusConfig){
@@ -479,6 +495,7 @@ func TestPrometheusTLSClientCertificateAndTokenFileRotation(t *testing.T) {
 		"no client certificate: the server refuses": func(p *config.PrometheusConfig) { p.ClientCertPath, p.ClientKeyPath = "", "" },
 		"unreadable token file":                     func(p *config.PrometheusConfig) { p.TokenPath = tokenFile + ".missing" },
 		"unreadable CA file":                        func(p *config.PrometheusConfig) { p.CACertPath = tokenFile },
+		"a client certificate without its key":      func(p *config.PrometheusConfig) { p.ClientKeyPath = "" },
 	} {
 		bad := *cfg
 		edit(&bad.Operator.Prometheus)
@@ -516,7 +533,7 @@ func TestPrometheusStartRefreshesEveryIntervalAndOnConfigChange(t *testing.T) {
 	cfg.Operator.Prometheus.BaseURL = srv.URL
 	src := &staticConfig{} // nil config: Start waits for it
 	refreshes := make(chan RefreshStats, 100)
-	s, err := NewPrometheusSource(PrometheusOptions{
+	s, err := NewPrometheus(PrometheusOptions{
 		Config: src, Registerer: prometheus.NewRegistry(),
 		OnRefresh: func(st RefreshStats) { refreshes <- st },
 	})
@@ -574,12 +591,12 @@ func TestPrometheusStartRefreshesEveryIntervalAndOnConfigChange(t *testing.T) {
 func TestPrometheusSourceRegistersItsMetricsOnce(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	src := &staticConfig{}
-	a, _ := NewPrometheusSource(PrometheusOptions{Config: src, Registerer: reg})
-	b, _ := NewPrometheusSource(PrometheusOptions{Config: src, Registerer: reg})
+	a, _ := NewPrometheus(PrometheusOptions{Config: src, Registerer: reg})
+	b, _ := NewPrometheus(PrometheusOptions{Config: src, Registerer: reg})
 	if a.metrics.queries != b.metrics.queries || a.metrics.duration != b.metrics.duration {
 		t.Error("a second source on one registry does not share the collectors")
 	}
-	if _, err := NewPrometheusSource(PrometheusOptions{}); err == nil {
+	if _, err := NewPrometheus(PrometheusOptions{}); err == nil {
 		t.Error("no config source: no error")
 	}
 }
@@ -604,7 +621,7 @@ func TestPrometheusWrapTransport(t *testing.T) {
 	src := &staticConfig{}
 	src.p.Store(cfg)
 	n := 0
-	s, _ := NewPrometheusSource(PrometheusOptions{
+	s, _ := NewPrometheus(PrometheusOptions{
 		Config: src, Registerer: prometheus.NewRegistry(), MaxConcurrentQueries: 1,
 		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &n} },
 	})

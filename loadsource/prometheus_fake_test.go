@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"crypto/ecdsa"
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 // fakeProm serves the instant-query endpoint of the Prometheus HTTP API
@@ -39,13 +40,15 @@ type fakeProm struct {
 	// fail makes the named queries fail ("*": all).
 	fail map[string]bool
 	// requests counts the requests to /api/v1/query; auth records the
-	// Authorization header of the last one.
-	requests atomic.Int64
-	auth     string
+	// Authorization header of the last one, clientSerial the serial number
+	// of its TLS client certificate (0 without one).
+	requests     atomic.Int64
+	auth         string
+	clientSerial int64
 }
 
 type fakeSample struct {
-	key   Key
+	key   modelgroup.Key
 	value float64
 }
 
@@ -58,7 +61,7 @@ func newFakeProm(cfg *config.Config) *fakeProm {
 }
 
 // setGroup sets every per-group query of a group to plausible values.
-func (f *fakeProm) setGroup(key Key, rate, in, out float64) {
+func (f *fakeProm) setGroup(key modelgroup.Key, rate, in, out float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for name, v := range map[string]float64{
@@ -68,13 +71,13 @@ func (f *fakeProm) setGroup(key Key, rate, in, out float64) {
 	}
 }
 
-func (f *fakeProm) put(name string, key Key, v float64) {
+func (f *fakeProm) put(name string, key modelgroup.Key, v float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.putLocked(name, key, v)
 }
 
-func (f *fakeProm) putLocked(name string, key Key, v float64) {
+func (f *fakeProm) putLocked(name string, key modelgroup.Key, v float64) {
 	for i, s := range f.vectors[name] {
 		if s.key == key {
 			f.vectors[name][i].value = v
@@ -84,7 +87,7 @@ func (f *fakeProm) putLocked(name string, key Key, v float64) {
 	f.vectors[name] = append(f.vectors[name], fakeSample{key, v})
 }
 
-func (f *fakeProm) remove(name string, key Key) {
+func (f *fakeProm) remove(name string, key modelgroup.Key) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.vectors[name][:0]
@@ -106,6 +109,12 @@ func (f *fakeProm) lastAuth() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.auth
+}
+
+func (f *fakeProm) lastClientSerial() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.clientSerial
 }
 
 func promValue(v float64) string {
@@ -133,6 +142,10 @@ func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.auth = r.Header.Get("Authorization")
+	f.clientSerial = 0
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		f.clientSerial = r.TLS.PeerCertificates[0].SerialNumber.Int64()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	name, ok := f.names[r.Form.Get("query")]
 	if !ok || f.fail[name] || f.fail["*"] {
@@ -156,7 +169,7 @@ func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// staticConfig is a ConfigSource tests replace the config of.
+// staticConfig is a modelgroup.ConfigSource tests replace the config of.
 type staticConfig struct{ p atomic.Pointer[config.Config] }
 
 func (s *staticConfig) Config() *config.Config { return s.p.Load() }
@@ -180,6 +193,24 @@ type testPKI struct {
 	pool                          *x509.CertPool
 	server                        tls.Certificate
 	caFile, clientCert, clientKey string
+	// issue signs a leaf certificate with the CA: PEM certificate and key.
+	issue func(serial int64, usage x509.ExtKeyUsage, dns []string) ([]byte, []byte)
+}
+
+// clientSerial is the serial number of the first client certificate.
+const clientSerial = 3
+
+// rotateClient replaces the client certificate and key files with a new
+// pair with the given serial number.
+func (p *testPKI) rotateClient(t *testing.T, serial int64) {
+	t.Helper()
+	cert, key := p.issue(serial, x509.ExtKeyUsageClientAuth, nil)
+	if err := os.WriteFile(p.clientKey, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.clientCert, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newTestPKI(t *testing.T) *testPKI {
@@ -214,13 +245,13 @@ func newTestPKI(t *testing.T) *testPKI {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 			pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 	}
-	p := &testPKI{pool: x509.NewCertPool()}
+	p := &testPKI{pool: x509.NewCertPool(), issue: issue}
 	p.pool.AddCert(ca)
 	srvCert, srvKey := issue(2, x509.ExtKeyUsageServerAuth, []string{"prometheus.test"})
 	if p.server, err = tls.X509KeyPair(srvCert, srvKey); err != nil {
 		t.Fatal(err)
 	}
-	cliCert, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
+	cliCert, cliKey := issue(clientSerial, x509.ExtKeyUsageClientAuth, nil)
 	write := func(name string, data []byte) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, data, 0o600); err != nil {

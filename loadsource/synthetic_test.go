@@ -1,14 +1,16 @@
-package modelgroup
+package loadsource
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 func TestSyntheticSourceIsDeterministicAndVaries(t *testing.T) {
-	s := NewSyntheticSource(10*time.Minute, 20)
-	key := Key{Namespace: "ns", ModelID: "llama"}
+	s := NewSynthetic(10*time.Minute, 20)
+	key := modelgroup.Key{Namespace: "ns", ModelID: "llama"}
 	t0 := time.Unix(1_700_000_000, 0)
 	if a, b := s.Rate(key, t0), s.Rate(key, t0); a != b {
 		t.Fatalf("Rate is not deterministic: %v then %v", a, b)

@@ -33,7 +33,7 @@ type ModelSchedule struct {
 	Namespace string `json:"namespace"`
 	Model     string `json:"model"`
 	// Profile is the performance of one replica, used to derive the observed
-	// TTFT and ITL (default: the framework's H100-like test profile).
+	// TTFT and ITL (default: the H100-like profile of the test builders).
 	Profile *Profile `json:"profile,omitempty"`
 	// Replicas is the replica count until told otherwise (default 1).
 	Replicas *int `json:"replicas,omitempty"`
@@ -55,7 +55,7 @@ func (p Profile) allocator() allocator.Profile {
 	return allocator.Profile{MaxBatchSize: p.MaxBatchSize, Alpha: p.Alpha, Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta}
 }
 
-// DefaultProfile is the profile of framework.MakeVA.
+// DefaultProfile is the profile of builders.MakeVA (test/builders).
 var DefaultProfile = Profile{MaxBatchSize: 64, Alpha: 8, Beta: 0.3, Gamma: 15, Delta: 0.02}
 
 // Defaults of the token counts of a phase that sets none.

@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 // The vLLM metrics the source reads, and the labels that name a group.
@@ -47,7 +48,7 @@ type promQuery struct {
 // Queries returns the PromQL queries of one refresh with cfg in force. Their
 // number depends only on the config (one more per distinct retention period
 // of an enabled scale-to-zero policy), never on the number of groups or VAs.
-func (s *PrometheusSource) Queries(cfg *config.Config) []string {
+func (s *Prometheus) Queries(cfg *config.Config) []string {
 	qs := buildQueries(cfg, s.opts.RateWindow)
 	out := make([]string, len(qs))
 	for i, q := range qs {
@@ -78,7 +79,7 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 			retention: r,
 		})
 	}
-	return qs
+	return append(qs, gatewayQueries(cfg, window)...)
 }
 
 // retentions returns the distinct retention periods of the enabled
@@ -110,7 +111,7 @@ func promDuration(d time.Duration) string { return model.Duration(d).String() }
 // query runs the refresh's queries concurrently (at most
 // MaxConcurrentQueries at once, each bounded by PROMETHEUS_QUERY_TIMEOUT)
 // at evaluation time at, and turns the results into readings.
-func (s *PrometheusSource) query(ctx context.Context, cfg *config.Config, at time.Time, stats *RefreshStats) *promSnapshot {
+func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time, stats *RefreshStats) *promSnapshot {
 	pc := cfg.Operator.Prometheus
 	if !pc.Enabled() {
 		return &promSnapshot{at: at, err: fmt.Errorf("no Prometheus is configured: set %s", config.KeyPrometheusBaseURL)}
@@ -159,10 +160,10 @@ func (s *PrometheusSource) query(ctx context.Context, cfg *config.Config, at tim
 	for i, q := range queries {
 		byName[q.name] = results[i]
 	}
-	snap := &promSnapshot{at: at, groups: evaluate(byName, pc.Staleness, at), inRetention: map[time.Duration]map[Key]float64{}}
+	snap := &promSnapshot{at: at, groups: evaluate(byName, pc.Staleness, at), inRetention: map[time.Duration]map[modelgroup.Key]float64{}}
 	for i, q := range queries {
 		if q.retention > 0 {
-			m := map[Key]float64{}
+			m := map[modelgroup.Key]float64{}
 			for key, v := range byGroup(results[i]) {
 				if !math.IsNaN(v) && !math.IsInf(v, 0) {
 					m[key] = math.Max(v, 0)
@@ -171,15 +172,16 @@ func (s *PrometheusSource) query(ctx context.Context, cfg *config.Config, at tim
 			snap.inRetention[q.retention] = m
 		}
 	}
+	applyGateway(snap, byName, cfg, s.opts.RateWindow)
 	return snap
 }
 
 // byGroup indexes a grouped result by model group; samples without a
 // namespace or model_name label are dropped.
-func byGroup(vec model.Vector) map[Key]float64 {
-	out := make(map[Key]float64, len(vec))
+func byGroup(vec model.Vector) map[modelgroup.Key]float64 {
+	out := make(map[modelgroup.Key]float64, len(vec))
 	for _, s := range vec {
-		key := Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
+		key := modelgroup.Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
 		if key.Namespace == "" || key.ModelID == "" {
 			continue
 		}
@@ -195,7 +197,7 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // token averages while requests arrive, is MetricsMissing; a newest sample
 // older than staleness, or none within the lookback, is MetricsStale. A
 // missing latency is 0 (unknown), which the model does not depend on.
-func evaluate(results map[string]model.Vector, staleness time.Duration, at time.Time) map[Key]promGroup {
+func evaluate(results map[string]model.Vector, staleness time.Duration, at time.Time) map[modelgroup.Key]promGroup {
 	rates := byGroup(results[queryRate])
 	prompt := byGroup(results[queryPromptTokens])
 	gen := byGroup(results[queryGenTokens])
@@ -203,7 +205,7 @@ func evaluate(results map[string]model.Vector, staleness time.Duration, at time.
 	itl := byGroup(results[queryITL])
 	ages := byGroup(results[queryAge])
 
-	out := make(map[Key]promGroup, len(rates))
+	out := make(map[modelgroup.Key]promGroup, len(rates))
 	for key, rate := range rates {
 		missing := func(format string, args ...any) {
 			out[key] = promGroup{reason: llmdv1alpha1.ConditionReasonMetricsMissing, message: fmt.Sprintf(format, args...)}
@@ -224,7 +226,7 @@ func evaluate(results map[string]model.Vector, staleness time.Duration, at time.
 				metricRequests, age, staleness, config.KeyPrometheusStaleness)
 			continue
 		}
-		load := Load{ArrivalRate: rate, ObservedAt: at}
+		load := modelgroup.Load{ArrivalRate: rate, ObservedAt: at}
 		in, hasIn := prompt[key]
 		o, hasOut := gen[key]
 		if rate > 0 {

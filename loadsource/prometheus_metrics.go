@@ -1,4 +1,4 @@
-package modelgroup
+package loadsource
 
 import (
 	"errors"

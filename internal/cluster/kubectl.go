@@ -1,4 +1,4 @@
-package framework
+package cluster
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// KubectlPath is the built kubectl; tests never use a kubectl from PATH.
+// KubectlPath is the built kubectl; nothing uses a kubectl from PATH.
 func KubectlPath() (string, error) {
 	dir, err := AssetsDir()
 	if err != nil {
@@ -20,12 +20,12 @@ func KubectlPath() (string, error) {
 
 // Kubectl runs the built kubectl with the admin kubeconfig and returns its
 // stdout; the error carries stderr.
-func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
-	return e.KubectlAs(ctx, e.Kubeconfig, stdin, args...)
+func (c *ControlPlane) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
+	return c.KubectlAs(ctx, c.Kubeconfig, stdin, args...)
 }
 
 // KubectlAs runs the built kubectl with the given kubeconfig.
-func (e *Env) KubectlAs(ctx context.Context, kubeconfig, stdin string, args ...string) (string, error) {
+func (c *ControlPlane) KubectlAs(ctx context.Context, kubeconfig, stdin string, args ...string) (string, error) {
 	bin, err := KubectlPath()
 	if err != nil {
 		return "", err
