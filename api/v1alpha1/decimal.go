@@ -83,6 +83,9 @@ type ParsedProfile struct {
 // Parse parses the profile's decimals, naming the offending field on error.
 func (p Profile) Parse() (ParsedProfile, error) {
 	out := ParsedProfile{MaxBatchSize: int(p.MaxBatchSize)}
+	if p.IsZero() {
+		return out, ErrNoProfile
+	}
 	if p.MaxBatchSize < 1 {
 		return out, fmt.Errorf("spec.profile.maxBatchSize: must be at least 1, got %d", p.MaxBatchSize)
 	}

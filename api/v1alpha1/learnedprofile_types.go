@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"errors"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -136,3 +138,11 @@ const (
 	// ConditionReasonLearningDisabled: profileSource is Spec.
 	ConditionReasonLearningDisabled = "LearningDisabled"
 )
+
+// ErrNoProfile is what Profile.Parse returns for a VA without spec.profile.
+var ErrNoProfile = errors.New("spec.profile is absent and no learned profile is good enough yet: " +
+	"the replicas are held until the profile is learned from the metrics (see the ProfileLearned condition)")
+
+// IsZero reports whether the profile is absent (spec.profile omitted); it
+// also makes encoding/json's omitzero leave an absent profile out.
+func (p Profile) IsZero() bool { return p == Profile{} }

@@ -91,6 +91,7 @@ type Profile struct {
 
 // VariantAutoscalingSpec describes one variant of a model: how it is served and
 // the bounds within which the operator sizes it.
+// +kubebuilder:validation:XValidation:rule="!has(self.profileSource) || self.profileSource != 'Spec' || has(self.profile)",message="spec.profile is required when profileSource is Spec; to learn the profile from the metrics instead, set profileSource to Auto or Learned"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || self.maxReplicas >= self.minReplicas",messageExpression="'maxReplicas (' + string(self.maxReplicas) + ') must be greater than or equal to minReplicas (' + string(self.minReplicas) + ')'"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef is the workload this variant runs as.
@@ -132,9 +133,12 @@ type VariantAutoscalingSpec struct {
 	// +optional
 	ServiceClass string `json:"serviceClass,omitempty"`
 
-	// Profile is the measured performance of one replica.
-	// +required
-	Profile Profile `json:"profile"`
+	// Profile is the measured performance of one replica. Optional: without
+	// it the operator learns the profile from the variant's metrics
+	// (profileSource Auto or Learned) and holds the replicas until the learned
+	// profile is good enough (status.learnedProfile, condition ProfileLearned).
+	// +optional
+	Profile Profile `json:"profile,omitzero"`
 
 	// MinReplicas is the lowest replica count the operator sets; at most
 	// MaxReplicasLimit, and the operator also refuses a minimum above its

@@ -113,3 +113,35 @@ func TestLearnedProfileStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileOptional: a VA may leave spec.profile out (the operator learns
+// it), except with profileSource Spec, which is refused with a message
+// saying what to do.
+func TestProfileOptional(t *testing.T) {
+	ctx := context.Background()
+	va := framework.MakeVA("no-profile", namespace).Model("llama").Obj()
+	va.Spec.Profile = llmdv1alpha1.Profile{}
+	if err := env.Client.Create(ctx, va); err != nil {
+		t.Fatalf("a VA without a profile is refused: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, va) })
+	var got llmdv1alpha1.VariantAutoscaling
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(va), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Spec.Profile.IsZero() || got.Spec.ProfileSource != llmdv1alpha1.ProfileSourceAuto {
+		t.Errorf("profile %+v, profileSource %q", got.Spec.Profile, got.Spec.ProfileSource)
+	}
+
+	pinned := framework.MakeVA("no-profile-spec", namespace).Model("llama").Obj()
+	pinned.Spec.Profile = llmdv1alpha1.Profile{}
+	pinned.Spec.ProfileSource = llmdv1alpha1.ProfileSourceSpec
+	err := env.Client.Create(ctx, pinned)
+	if err == nil {
+		_ = env.Client.Delete(ctx, pinned)
+		t.Fatal("profileSource Spec without a profile accepted")
+	}
+	if !strings.Contains(err.Error(), "spec.profile is required when profileSource is Spec") {
+		t.Errorf("unclear error: %v", err)
+	}
+}
