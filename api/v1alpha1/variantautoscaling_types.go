@@ -92,7 +92,7 @@ type Profile struct {
 // VariantAutoscalingSpec describes one variant of a model: how it is served and
 // the bounds within which the operator sizes it.
 // +kubebuilder:validation:XValidation:rule="!has(self.profileSource) || self.profileSource != 'Spec' || has(self.profile)",message="spec.profile is required when profileSource is Spec; to learn the profile from the metrics instead, set profileSource to Auto or Learned"
-// +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || self.maxReplicas >= self.minReplicas",messageExpression="'maxReplicas (' + string(self.maxReplicas) + ') must be greater than or equal to minReplicas (' + string(self.minReplicas) + ')'"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || self.maxReplicas >= self.minReplicas",message="maxReplicas must be greater than or equal to minReplicas"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef is the workload this variant runs as.
 	// +required
