@@ -1,0 +1,64 @@
+package externalmetrics
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+)
+
+func TestGetExternalMetric(t *testing.T) {
+	desired := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricName}, []string{"namespace", "variant_name", "target_name"})
+	desired.With(prometheus.Labels{"namespace": "a", "variant_name": "v1", "target_name": "d1"}).Set(20)
+	desired.With(prometheus.Labels{"namespace": "a", "variant_name": "v2", "target_name": "d2"}).Set(0)
+	desired.With(prometheus.Labels{"namespace": "b", "variant_name": "v1", "target_name": "d1"}).Set(3)
+	p := &Provider{Desired: desired}
+
+	cases := map[string]struct {
+		namespace  string
+		selector   string
+		metric     string
+		wantValues map[string]int64
+		wantErr    bool
+	}{
+		"one variant by name":              {namespace: "a", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 20}},
+		"zero is a value":                  {namespace: "a", selector: "variant_name=v2,target_name=d2", wantValues: map[string]int64{"v2": 0}},
+		"namespace separates":              {namespace: "b", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 3}},
+		"all of a namespace":               {namespace: "a", selector: "", wantValues: map[string]int64{"v1": 20, "v2": 0}},
+		"no series is an empty list":       {namespace: "c", selector: "variant_name=v1", wantValues: map[string]int64{}},
+		"a mismatched label selects none":  {namespace: "a", selector: "variant_name=v1,target_name=other", wantValues: map[string]int64{}},
+		"another metric is not found":      {namespace: "a", metric: "wva_current_replicas", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			sel, err := labels.Parse(tc.selector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			metric := tc.metric
+			if metric == "" {
+				metric = MetricName
+			}
+			list, err := p.GetExternalMetric(context.Background(), tc.namespace, sel, provider.ExternalMetricInfo{Metric: metric})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			got := map[string]int64{}
+			for _, v := range list.Items {
+				got[v.MetricLabels["variant_name"]] = v.Value.Value()
+				if v.MetricName != MetricName || v.MetricLabels["namespace"] != tc.namespace {
+					t.Errorf("item %+v: want metric %s in namespace %s", v, MetricName, tc.namespace)
+				}
+			}
+			if diff := cmp.Diff(tc.wantValues, got); diff != "" {
+				t.Errorf("values (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
