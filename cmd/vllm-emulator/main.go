@@ -1,11 +1,17 @@
-// Command vllm-emulator serves vLLM's serving metrics for a set of models,
-// driven by a load schedule (see package test/emulator), so the operator can
-// run against a real Prometheus without GPUs.
+// Command vllm-emulator serves vLLM's serving metrics for the pods of a set
+// of models and the metrics of the inference gateway in front of them (the
+// endpoint picker's request counter and flow-control queue), driven by a load
+// schedule (see package internal/emulator), so the operator can run against a
+// real Prometheus without GPUs.
 //
-//	vllm-emulator --listen 127.0.0.1:9400 --schedule schedule.yaml
+//	vllm-emulator --listen 127.0.0.1:9400 --schedule schedule.yaml --startup-delay 30s
 //
-// Prometheus scrapes GET /metrics; POST /replicas?namespace=..&model=..&n=..
-// tells the emulator how many replicas serve a model (latencies follow).
+// Prometheus scrapes GET /metrics (the pods) and GET /gateway/metrics (the
+// gateway, with a namespace label); the operator's fast path polls GET
+// /gateway/{namespace}/metrics. POST /replicas?namespace=..&model=..&n=..
+// tells the emulator how many replicas serve a model (pods become ready
+// --startup-delay later; requests wait at the gateway while none is ready),
+// POST /requests?namespace=..&model=..&n=.. sends requests now.
 package main
 
 import (
@@ -31,6 +37,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9400", "Address to serve /metrics, /replicas and /healthz on.")
 	schedule := fs.String("schedule", "", "YAML file with the load schedule per model (required).")
+	startup := fs.Duration("startup-delay", 0, "How long a new pod takes to become ready after a model's replicas rise.")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,7 +51,11 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vllm-emulator:", err)
 		return 2
 	}
-	e, err := emulator.New(s)
+	if *startup < 0 {
+		fmt.Fprintln(stderr, "vllm-emulator: --startup-delay must not be negative")
+		return 2
+	}
+	e, err := emulator.New(s, emulator.WithStartupDelay(*startup))
 	if err != nil {
 		fmt.Fprintln(stderr, "vllm-emulator:", err)
 		return 2
@@ -56,7 +67,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "vllm-emulator: serving %d models on http://%s/metrics\n", len(s.Models), ln.Addr())
+	fmt.Fprintf(stderr, "vllm-emulator: serving %d models on http://%s/metrics and /gateway/metrics\n", len(s.Models), ln.Addr())
 	if err := e.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "vllm-emulator:", err)
 		return 1

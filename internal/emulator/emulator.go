@@ -1,8 +1,17 @@
-// Package emulator exposes the serving metrics of vLLM for a set of
-// (namespace, model) pairs, driven by a load schedule instead of real
-// inference, so the operator can be run against a real Prometheus without
-// GPUs. The series have vLLM's names, types and the labels namespace and
-// model_name:
+// Package emulator plays a load schedule against emulated vLLM pods behind an
+// emulated inference gateway (the endpoint picker, EPP, of the Gateway API
+// Inference Extension / llm-d), so the operator can be run against a real
+// Prometheus without GPUs.
+//
+// Requests for a model arrive at the gateway at the scheduled rate. The
+// gateway dispatches them to the model's ready pods; while none is ready they
+// wait in its flow-control queue and are dispatched as soon as a pod is
+// ready, their wait added to their time to first token. Pods follow the
+// model's replica count (SetReplicas or WithReplicaSource): a new pod becomes
+// ready WithStartupDelay after the count rose; a removed pod's series vanish.
+//
+// Every pod exposes vLLM's serving metrics, with vLLM's names and types and
+// the labels namespace, model_name and pod:
 //
 //	vllm:request_success_total                  counter
 //	vllm:request_prompt_tokens                  histogram (tokens per request)
@@ -10,14 +19,18 @@
 //	vllm:time_to_first_token_seconds            histogram
 //	vllm:time_per_output_token_seconds          histogram
 //
+// and the gateway exposes, per model, llm-d's request counter and queue size
+// under the new (llm_d_epp_*) and the old (inference_objective_* /
+// inference_extension_*) names, with model_name and target_model_name.
+//
 // Simulated time is wall time. Whenever the metrics are read (each scrape,
 // or Advance), the requests since the last read are the integral of the
-// scheduled rate; whole requests are counted and observed, the fraction is
-// carried over. Each request observes the phase's token counts and the TTFT
-// and ITL the queueing model (allocator.NewModel(...).Predict) predicts for
-// one replica at the current rate divided by the current replica count.
-// ITL is observed once per request (vLLM observes it per output token; the
-// average, which is what the operator reads, is the same).
+// scheduled rate; whole requests are counted, the fraction is carried over.
+// Each served request observes the phase's token counts and the TTFT and ITL
+// the queueing model (allocator.NewModel(...).Predict) predicts for one
+// replica at the current rate divided by the ready pods. ITL is observed
+// once per request (vLLM observes it per output token; the average, which is
+// what the operator reads, is the same).
 package emulator
 
 import (
@@ -33,6 +46,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
 )
@@ -66,15 +80,35 @@ func WithReplicaSource(f func(namespace, model string) (n int, ok bool)) Option 
 	return func(e *Emulator) { e.replicaSource = f }
 }
 
-// Emulator plays a Schedule and serves the resulting vLLM metrics.
+// WithStartupDelay sets how long a new pod takes to become ready after the
+// replica count rose (default 0: at once). The pods of the schedule's
+// initial replicas are ready from the start.
+func WithStartupDelay(d time.Duration) Option { return func(e *Emulator) { e.startupDelay = d } }
+
+// WithoutGateway leaves the models of these namespaces out of the
+// gateway's metrics, as models served without an inference gateway.
+func WithoutGateway(namespaces ...string) Option {
+	return func(e *Emulator) {
+		for _, ns := range namespaces {
+			e.noGateway[ns] = true
+		}
+	}
+}
+
+// Emulator plays a Schedule and serves the resulting metrics.
 type Emulator struct {
 	now           func() time.Time
 	replicaSource func(namespace, model string) (int, bool)
+	startupDelay  time.Duration
+	noGateway     map[string]bool
 	registry      *prometheus.Registry
 
 	mu     sync.Mutex
 	models map[modelKey]*modelState
 	order  []modelKey
+	// failing holds the pods whose series are left out of /metrics, as if
+	// Prometheus could not scrape them.
+	failing map[podKey]bool
 
 	requests                      *prometheus.CounterVec
 	prompt, generation, ttft, itl *prometheus.HistogramVec
@@ -82,16 +116,45 @@ type Emulator struct {
 
 type modelKey struct{ namespace, model string }
 
+type podKey struct {
+	modelKey
+	pod string
+}
+
+// pod is one emulated replica.
+type pod struct {
+	name    string
+	readyAt time.Time
+}
+
+// waiting is requests that arrived at the gateway at one time and wait.
+type waiting struct {
+	at time.Time
+	n  float64
+}
+
 type modelState struct {
 	profile  allocator.Profile
 	replicas int
+	pods     []pod
+	nextPod  int // suffix of the next pod's name
+	rr       int // round-robin cursor over ready pods
 	timeline timeline
 	// last is when the metrics were last advanced; carry the fraction of a
 	// request not yet counted.
 	last  time.Time
 	carry float64
-	// total counts all requests so far (whole ones).
-	total float64
+	// total counts the requests served so far (whole ones); arrived those
+	// that arrived at the gateway.
+	total, arrived float64
+	// queue holds the requests waiting at the gateway, oldest first;
+	// queued is their number and queueSince when the queue last became
+	// non-empty (zero while empty).
+	queue      []waiting
+	queued     float64
+	queueSince time.Time
+	// waited records every wait of a served request (for tests and reports).
+	waited []time.Duration
 }
 
 // New returns an emulator playing s from now.
@@ -99,11 +162,15 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Emulator{now: time.Now, registry: prometheus.NewRegistry(), models: map[modelKey]*modelState{}}
+	e := &Emulator{now: time.Now, registry: prometheus.NewRegistry(), models: map[modelKey]*modelState{},
+		failing: map[podKey]bool{}, noGateway: map[string]bool{}}
 	for _, o := range opts {
 		o(e)
 	}
-	labels := []string{"namespace", "model_name"}
+	if e.startupDelay < 0 {
+		return nil, fmt.Errorf("the start-up delay must not be negative, got %v", e.startupDelay)
+	}
+	labels := []string{"namespace", "model_name", "pod"}
 	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricRequestSuccess, Help: "Count of successfully processed requests.",
 	}, labels)
@@ -129,16 +196,14 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 		k := modelKey{m.Namespace, m.Model}
 		e.models[k] = st
 		e.order = append(e.order, k)
-		// vLLM exposes its series from the start, at zero.
-		e.requests.WithLabelValues(m.Namespace, m.Model)
-		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
-			h.WithLabelValues(m.Namespace, m.Model)
-		}
+		// The initial pods are up already.
+		e.resize(k, st, st.replicas, start.Add(-e.startupDelay))
 	}
 	return e, nil
 }
 
-// Registry is the registry holding the vLLM series.
+// Registry is the registry holding the vLLM series (of every pod, failing
+// ones included).
 func (e *Emulator) Registry() *prometheus.Registry { return e.registry }
 
 func (e *Emulator) model(namespace, model string) (*modelState, error) {
@@ -147,6 +212,44 @@ func (e *Emulator) model(namespace, model string) (*modelState, error) {
 		return nil, fmt.Errorf("model %q in namespace %q is not in the schedule", model, namespace)
 	}
 	return st, nil
+}
+
+// resize adds or removes pods so that the model has n; pods added become
+// ready startupDelay after now. A removed pod's series are deleted (they
+// vanish from /metrics, as a deleted pod's do from Prometheus's targets).
+func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
+	for len(st.pods) < n {
+		p := pod{name: fmt.Sprintf("pod-%d", st.nextPod), readyAt: now.Add(e.startupDelay)}
+		st.nextPod++
+		st.pods = append(st.pods, p)
+		e.requests.WithLabelValues(k.namespace, k.model, p.name)
+		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
+			h.WithLabelValues(k.namespace, k.model, p.name)
+		}
+	}
+	for len(st.pods) > n {
+		p := st.pods[len(st.pods)-1]
+		st.pods = st.pods[:len(st.pods)-1]
+		e.requests.DeleteLabelValues(k.namespace, k.model, p.name)
+		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
+			h.DeleteLabelValues(k.namespace, k.model, p.name)
+		}
+		delete(e.failing, podKey{k, p.name})
+	}
+	st.replicas = n
+}
+
+// readyPods returns the pods ready at t and the earliest time one was ready.
+func (st *modelState) readyPods(t time.Time) (ready []pod, since time.Time) {
+	for _, p := range st.pods {
+		if !p.readyAt.After(t) {
+			ready = append(ready, p)
+			if since.IsZero() || p.readyAt.Before(since) {
+				since = p.readyAt
+			}
+		}
+	}
+	return ready, since
 }
 
 // SetReplicas tells the emulator how many replicas serve a model.
@@ -160,9 +263,32 @@ func (e *Emulator) SetReplicas(namespace, model string, n int) error {
 	if err != nil {
 		return err
 	}
-	e.advanceLocked(e.now())
-	st.replicas = n
+	now := e.now()
+	e.advanceLocked(now)
+	e.resize(modelKey{namespace, model}, st, n, now)
 	return nil
+}
+
+// SetPodScrapeFailing leaves a pod's series out of /metrics (failing true)
+// or puts them back; its counters keep counting meanwhile.
+func (e *Emulator) SetPodScrapeFailing(namespace, model, podName string, failing bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.model(namespace, model)
+	if err != nil {
+		return err
+	}
+	for _, p := range st.pods {
+		if p.name == podName {
+			if failing {
+				e.failing[podKey{modelKey{namespace, model}, podName}] = true
+			} else {
+				delete(e.failing, podKey{modelKey{namespace, model}, podName})
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("model %q in namespace %q has no pod %q", model, namespace, podName)
 }
 
 // SetPhases replaces a model's schedule from now on: the new phases start
@@ -185,6 +311,24 @@ func (e *Emulator) SetPhases(namespace, model string, phases []Phase) error {
 	return nil
 }
 
+// Send makes n requests for a model arrive at the gateway now, on top of
+// the schedule; they are served at once by a ready pod or wait.
+func (e *Emulator) Send(namespace, model string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("requests must not be negative, got %d", n)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.model(namespace, model)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	e.advanceLocked(now)
+	e.arrive(modelKey{namespace, model}, st, float64(n), now)
+	return nil
+}
+
 // Rate returns a model's scheduled request rate now, req/s.
 func (e *Emulator) Rate(namespace, model string) (float64, error) {
 	e.mu.Lock()
@@ -196,7 +340,7 @@ func (e *Emulator) Rate(namespace, model string) (float64, error) {
 	return st.timeline.rate(e.now().Sub(st.timeline.origin)), nil
 }
 
-// Requests returns the requests a model counted so far, after advancing.
+// Requests returns the requests a model's pods served so far, after advancing.
 func (e *Emulator) Requests(namespace, model string) (float64, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -206,6 +350,35 @@ func (e *Emulator) Requests(namespace, model string) (float64, error) {
 	}
 	e.advanceLocked(e.now())
 	return st.total, nil
+}
+
+// GatewayState is what the gateway holds for a model.
+type GatewayState struct {
+	// Arrived counts the requests that arrived at the gateway.
+	Arrived float64
+	// Waiting is the number of requests in the queue; WaitingSince is when
+	// the queue last became non-empty (zero while it is empty).
+	Waiting      float64
+	WaitingSince time.Time
+	// ReadyPods is the number of ready pods; Pods all of them.
+	ReadyPods, Pods int
+	// Waits are the waits of the served requests that waited, in order.
+	Waits []time.Duration
+}
+
+// Gateway returns the gateway's state for a model, after advancing.
+func (e *Emulator) Gateway(namespace, model string) (GatewayState, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.model(namespace, model)
+	if err != nil {
+		return GatewayState{}, err
+	}
+	now := e.now()
+	e.advanceLocked(now)
+	ready, _ := st.readyPods(now)
+	return GatewayState{Arrived: st.arrived, Waiting: st.queued, WaitingSince: st.queueSince,
+		ReadyPods: len(ready), Pods: len(st.pods), Waits: append([]time.Duration(nil), st.waited...)}, nil
 }
 
 // Advance brings every series up to now; reading /metrics does it too.
@@ -219,10 +392,11 @@ func (e *Emulator) advanceLocked(now time.Time) {
 	for _, k := range e.order {
 		st := e.models[k]
 		if e.replicaSource != nil {
-			if n, ok := e.replicaSource(k.namespace, k.model); ok && n >= 0 {
-				st.replicas = n
+			if n, ok := e.replicaSource(k.namespace, k.model); ok && n >= 0 && n != st.replicas {
+				e.resize(k, st, n, now)
 			}
 		}
+		e.drain(k, st, now)
 		if !now.After(st.last) {
 			continue
 		}
@@ -235,58 +409,151 @@ func (e *Emulator) advanceLocked(now time.Time) {
 			continue
 		}
 		st.carry -= whole
-		st.total += whole
-		in, out := tl.tokens(b)
-		ttft, itl := st.latency(tl.rate(b), in, out)
-		e.requests.WithLabelValues(k.namespace, k.model).Add(whole)
-		prompt := e.prompt.WithLabelValues(k.namespace, k.model)
-		gen := e.generation.WithLabelValues(k.namespace, k.model)
-		tt := e.ttft.WithLabelValues(k.namespace, k.model)
-		it := e.itl.WithLabelValues(k.namespace, k.model)
-		for range int(whole) {
-			prompt.Observe(in)
-			gen.Observe(out)
-			tt.Observe(ttft)
-			it.Observe(itl)
+		e.arrive(k, st, whole, now)
+	}
+}
+
+// arrive takes n requests at the gateway at time t: served by the ready
+// pods, or queued while there is none.
+func (e *Emulator) arrive(k modelKey, st *modelState, n float64, t time.Time) {
+	if n <= 0 {
+		return
+	}
+	st.arrived += n
+	if ready, _ := st.readyPods(t); len(ready) > 0 {
+		e.serve(k, st, ready, n, 0, t)
+		return
+	}
+	if st.queued == 0 {
+		st.queueSince = t
+	}
+	st.queue = append(st.queue, waiting{at: t, n: n})
+	st.queued += n
+}
+
+// drain dispatches the queue once a pod is ready: each request waited from
+// its arrival until the first pod was ready.
+func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
+	if st.queued == 0 {
+		return
+	}
+	ready, since := st.readyPods(now)
+	if len(ready) == 0 {
+		return
+	}
+	for _, w := range st.queue {
+		wait := max(since.Sub(w.at), 0)
+		e.serve(k, st, ready, w.n, wait, now)
+		for range int(w.n) {
+			st.waited = append(st.waited, wait)
 		}
+	}
+	st.queue, st.queued, st.queueSince = nil, 0, time.Time{}
+}
+
+// serve has the ready pods serve n requests round-robin; each observes the
+// phase's tokens and the predicted latencies, its TTFT plus wait.
+func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wait time.Duration, t time.Time) {
+	el := t.Sub(st.timeline.origin)
+	in, out := st.timeline.tokens(el)
+	ttft, itl := st.latency(st.timeline.rate(el), in, out, len(ready))
+	ttft += wait.Seconds()
+	st.total += n
+	for range int(n) {
+		p := ready[st.rr%len(ready)]
+		st.rr++
+		e.requests.WithLabelValues(k.namespace, k.model, p.name).Inc()
+		e.prompt.WithLabelValues(k.namespace, k.model, p.name).Observe(in)
+		e.generation.WithLabelValues(k.namespace, k.model, p.name).Observe(out)
+		e.ttft.WithLabelValues(k.namespace, k.model, p.name).Observe(ttft)
+		e.itl.WithLabelValues(k.namespace, k.model, p.name).Observe(itl)
 	}
 }
 
 // latency predicts TTFT and ITL in seconds for one replica at the model's
-// rate shared by its replicas (with no replica, one cold replica's view).
-func (st *modelState) latency(rate, in, out float64) (ttft, itl float64) {
+// rate shared by its ready pods.
+func (st *modelState) latency(rate, in, out float64, ready int) (ttft, itl float64) {
 	m, err := allocator.NewModel(st.profile, in, math.Max(out, 1))
 	if err != nil {
 		return 0, 0
 	}
-	p, err := m.Predict(math.Min(rate/float64(max(st.replicas, 1)), allocator.MaxRateLimit))
+	p, err := m.Predict(math.Min(rate/float64(max(ready, 1)), allocator.MaxRateLimit))
 	if err != nil {
 		return 0, 0
 	}
 	return p.TTFT / 1000, p.ITL / 1000
 }
 
-// Handler serves GET /metrics (advancing first), POST
-// /replicas?namespace=..&model=..&n=.. and GET /healthz.
+// gather returns the vLLM series without those of failing pods.
+func (e *Emulator) gather() ([]*dto.MetricFamily, error) {
+	e.mu.Lock()
+	failing := make(map[podKey]bool, len(e.failing))
+	for k, v := range e.failing {
+		failing[k] = v
+	}
+	e.mu.Unlock()
+	families, err := e.registry.Gather()
+	if err != nil || len(failing) == 0 {
+		return families, err
+	}
+	for _, f := range families {
+		kept := f.Metric[:0]
+		for _, m := range f.Metric {
+			var k podKey
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "namespace":
+					k.namespace = l.GetValue()
+				case "model_name":
+					k.model = l.GetValue()
+				case "pod":
+					k.pod = l.GetValue()
+				}
+			}
+			if !failing[k] {
+				kept = append(kept, m)
+			}
+		}
+		f.Metric = kept
+	}
+	return families, nil
+}
+
+// Handler serves GET /metrics (every pod's vLLM series, advancing first),
+// GET /gateway/metrics (the gateway's series with a namespace label, as
+// Prometheus sees them), GET /gateway/{namespace}/metrics (one namespace's
+// gateway, as the endpoint picker serves it), POST
+// /replicas?namespace=..&model=..&n=.., POST /requests?namespace=..&model=..&n=..
+// and GET /healthz.
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	metrics := promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{})
+	metrics := promhttp.HandlerFor(prometheus.GathererFunc(e.gather), promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		e.Advance()
 		metrics.ServeHTTP(w, r)
 	})
-	mux.HandleFunc("POST /replicas", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		n, err := strconv.Atoi(q.Get("n"))
-		if err == nil {
-			err = e.SetReplicas(q.Get("namespace"), q.Get("model"), n)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	mux.HandleFunc("GET /gateway/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		e.writeGateway(w, "")
 	})
+	mux.HandleFunc("GET /gateway/{namespace}/metrics", func(w http.ResponseWriter, r *http.Request) {
+		e.writeGateway(w, r.PathValue("namespace"))
+	})
+	count := func(set func(ns, model string, n int) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			n, err := strconv.Atoi(q.Get("n"))
+			if err == nil {
+				err = set(q.Get("namespace"), q.Get("model"), n)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+	mux.HandleFunc("POST /replicas", count(e.SetReplicas))
+	mux.HandleFunc("POST /requests", count(e.Send))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux
 }

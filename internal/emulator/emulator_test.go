@@ -99,25 +99,26 @@ func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
 	e, clock := newTest(t)
 	clock.add(20 * time.Second)
 	e.Advance()
-	if got := testutil.ToFloat64(e.requests.WithLabelValues("team", "a")); got != 150 {
+	if got := testutil.ToFloat64(e.requests.WithLabelValues("team", "a", "pod-0")); got != 150 {
 		t.Errorf("%s = %v", MetricRequestSuccess, got)
 	}
 	body := scrape(t, e)
 	for _, want := range []string{
-		`vllm:request_success_total{model_name="a",namespace="team"} 150`,
-		`vllm:request_prompt_tokens_sum{model_name="a",namespace="team"} 38400`,
-		`vllm:request_generation_tokens_count{model_name="a",namespace="team"} 150`,
-		`vllm:time_to_first_token_seconds_count{model_name="a",namespace="team"} 150`,
-		`vllm:time_per_output_token_seconds_bucket{model_name="a",namespace="team",le="0.01"}`,
-		// b has no load but its series exist, at zero.
-		`vllm:request_success_total{model_name="b",namespace="team"} 0`,
-		`vllm:time_to_first_token_seconds_count{model_name="b",namespace="team"} 0`,
+		`vllm:request_success_total{model_name="a",namespace="team",pod="pod-0"} 150`,
+		`vllm:request_prompt_tokens_sum{model_name="a",namespace="team",pod="pod-0"} 38400`,
+		`vllm:request_generation_tokens_count{model_name="a",namespace="team",pod="pod-0"} 150`,
+		`vllm:time_to_first_token_seconds_count{model_name="a",namespace="team",pod="pod-0"} 150`,
+		`vllm:time_per_output_token_seconds_bucket{model_name="a",namespace="team",pod="pod-0",le="0.01"}`,
 		"# TYPE vllm:request_success_total counter",
 		"# TYPE vllm:time_per_output_token_seconds histogram",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// b has no replica: no pod, no vLLM series.
+	if strings.Contains(body, `model_name="b"`) {
+		t.Errorf("/metrics has series of b, which has no pod:\n%s", body)
 	}
 
 	// Latencies follow the replicas: one replica at 10 req/s is slower than two.
@@ -137,13 +138,14 @@ func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
 	}
 }
 
-// sum returns the _sum of a histogram of model a.
+// sum returns the _sum of a histogram of model a over its pods.
 func sum(t *testing.T, e *Emulator, name string) float64 {
 	t.Helper()
 	families, err := e.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	total, found := 0.0, false
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -151,13 +153,16 @@ func sum(t *testing.T, e *Emulator, name string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "model_name" && l.GetValue() == "a" {
-					return m.GetHistogram().GetSampleSum()
+					total += m.GetHistogram().GetSampleSum()
+					found = true
 				}
 			}
 		}
 	}
-	t.Fatalf("no %s", name)
-	return 0
+	if !found {
+		t.Fatalf("no %s", name)
+	}
+	return total
 }
 
 func scrape(t *testing.T, e *Emulator) string {
