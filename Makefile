@@ -114,13 +114,9 @@ replay: ## Decision-quality replays: simulator, policies, hindsight; regenerates
 envtest-bins: ## Build kube-apiserver, kubectl and etcd from source into $(ENVTEST_DIR).
 	@hack/build-envtest.sh $(ENVTEST_DIR)
 
-.PHONY: prometheus
-prometheus: ## Install Prometheus (Debian's prometheus package) when it is missing; test-e2e runs it.
-	@command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus)
-
 .PHONY: test-e2e
-test-e2e: envtest-bins prometheus ## The operator against a real Prometheus scraping the vLLM emulator (about 2 minutes; docs/prometheus.md).
-	$(GO) test $(GO_TEST_FLAGS) -v -timeout 10m ./test/e2e/...
+test-e2e: envtest-bins ## The operator against a real Prometheus (built from source by envtest-bins) scraping the vLLM and gateway emulator (about 8 minutes; docs/prometheus.md, docs/scale-to-zero.md).
+	$(GO) test $(GO_TEST_FLAGS) -v -timeout 15m ./test/e2e/...
 
 ##@ Tools
 
