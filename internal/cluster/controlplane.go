@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -36,6 +37,10 @@ type Options struct {
 	// ClientQPS and ClientBurst of the admin client; 0 keeps client-go's defaults.
 	ClientQPS   float32
 	ClientBurst int
+	// Workloads, when set, also starts kube-controller-manager,
+	// kube-scheduler and kwok with fake GPU node pools, and configures the
+	// aggregation layer (see StartWorkloads).
+	Workloads *WorkloadOptions
 }
 
 // ControlPlane is a running etcd and kube-apiserver.
@@ -48,6 +53,9 @@ type ControlPlane struct {
 	Kubeconfig string
 	// Dir holds the kubeconfig and other files of this control plane.
 	Dir string
+	// Workloads are the controllers, scheduler and kwok, when Options.Workloads
+	// asked for them.
+	Workloads *Workloads
 
 	testEnv *envtest.Environment
 }
@@ -69,6 +77,16 @@ func Start(opts Options) (*ControlPlane, error) {
 		Scheme:                Scheme,
 	}
 	api := te.ControlPlane.GetAPIServer()
+	if opts.Workloads != nil {
+		flags, err := WorkloadAPIServerFlags(dir)
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		for k, v := range flags {
+			api.Configure().Set(k, v)
+		}
+	}
 	for k, v := range opts.APIServerFlags {
 		api.Configure().Set(k, v)
 	}
@@ -90,6 +108,11 @@ func Start(opts Options) (*ControlPlane, error) {
 	}
 	if cp.Kubeconfig, err = cp.WriteKubeconfig("admin", admin); err != nil {
 		return nil, errors.Join(err, cp.Stop())
+	}
+	if opts.Workloads != nil {
+		if cp.Workloads, err = StartWorkloads(context.Background(), assets, dir, cp.Kubeconfig, cp.Client, *opts.Workloads); err != nil {
+			return nil, errors.Join(err, cp.Stop())
+		}
 	}
 	return cp, nil
 }
@@ -121,8 +144,14 @@ func (c *ControlPlane) WriteKubeconfig(name string, u *envtest.AuthenticatedUser
 	return path, nil
 }
 
-// Stop stops the control plane and removes its files.
+// Stop stops the workloads' components, then the control plane, and removes
+// its files (kept when VA_KEEP_LOGS is set, for the components' logs).
 func (c *ControlPlane) Stop() error {
-	err := c.testEnv.Stop()
+	err := c.Workloads.Stop()
+	err = errors.Join(err, c.testEnv.Stop())
+	if os.Getenv("VA_KEEP_LOGS") != "" {
+		fmt.Fprintln(os.Stderr, "control plane files kept in", c.Dir)
+		return err
+	}
 	return errors.Join(err, os.RemoveAll(c.Dir))
 }

@@ -7,9 +7,7 @@ package hpa
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -30,27 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "va-hpa-")
-	if err != nil {
-		panic(err)
-	}
-	flags, err := cluster.WorkloadAPIServerFlags(dir)
-	if err != nil {
-		panic(err)
-	}
-	framework.Main(m, framework.Options{APIServerFlags: flags}, func(e *framework.Env) (func() error, error) {
-		env = e
-		return setUp(dir)
-	})
-}
-
-func setUp(dir string) (func() error, error) {
-	ctx := context.Background()
-	assets, err := framework.AssetsDir()
-	if err != nil {
-		return nil, err
-	}
-	workloads, err := cluster.StartWorkloads(ctx, assets, dir, env.Kubeconfig, env.Client, cluster.WorkloadOptions{
+	framework.Main(m, framework.Options{Workloads: &cluster.WorkloadOptions{
 		Pools: []cluster.NodePool{
 			{Accelerator: "H100", Nodes: 3, GPUsPerNode: 8},
 			{Accelerator: "A100", Nodes: 1, GPUsPerNode: 8},
@@ -58,13 +36,19 @@ func setUp(dir string) (func() error, error) {
 		},
 		PodStartDelay: time.Second,
 		HPASyncPeriod: hpaSync,
+	}}, func(e *framework.Env) (func() error, error) {
+		env = e
+		return setUp()
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// setUp serves the external metrics from this process and registers the
+// endpoint with the aggregator.
+func setUp() (func() error, error) {
+	ctx := context.Background()
 	port, err := freePort()
 	if err != nil {
-		return nil, errors.Join(err, workloads.Stop())
+		return nil, err
 	}
 	srvCtx, stopServer := context.WithCancel(ctx)
 	served := make(chan error, 1)
@@ -76,12 +60,7 @@ func setUp(dir string) (func() error, error) {
 	}()
 	tearDown := func() error {
 		stopServer()
-		err := <-served
-		err = errors.Join(err, workloads.Stop())
-		if os.Getenv("VA_KEEP_LOGS") == "" {
-			_ = os.RemoveAll(dir)
-		}
-		return err
+		return <-served
 	}
 	if err := framework.CreateNamespace(ctx, env.Client, "wva-system"); err != nil {
 		return tearDown, err
