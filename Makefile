@@ -108,7 +108,7 @@ loadtest: envtest-bins ## Load test: sharded vs global baselines; LOADTEST_N=500
 
 .PHONY: replay
 replay: ## Decision-quality replays: simulator, policies, hindsight; regenerates docs/decision-quality/ (docs/decision-quality.md).
-	$(GO) run ./cmd/replay -out docs/decision-quality $(REPLAY_FLAGS)
+	$(GO) run ./cmd/replay -what-if -out docs/decision-quality $(REPLAY_FLAGS)
 
 .PHONY: envtest-bins
 envtest-bins: ## Build kube-apiserver, kubectl and etcd from source into $(ENVTEST_DIR).

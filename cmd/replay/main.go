@@ -20,6 +20,8 @@ func main() {
 	flag.Float64Var(&opt.Hours, "hours", opt.Hours, "length of the daily traces in hours (the day is compressed)")
 	flag.Float64Var(&opt.Scale, "scale", opt.Scale, "multiplier of every arrival rate")
 	flag.IntVar(&opt.ValidationRequests, "validation-requests", opt.ValidationRequests, "requests per validation point")
+	flag.BoolVar(&opt.WhatIf, "what-if", opt.WhatIf, "add the operator variants with the policy changes the report evaluates")
+	flag.StringVar(&opt.Note, "note", opt.Note, "a line printed under the report's title")
 	flag.IntVar(&opt.Parallel, "parallel", opt.Parallel, "simulations run at once")
 	flag.Parse()
 	if opt.Hours <= 0 || opt.Scale <= 0 || opt.ValidationRequests < 100 {

@@ -29,7 +29,7 @@ func TestSmallReplayInvariants(t *testing.T) {
 		t.Errorf("hindsight attainment %.4f: every slot is sized to meet 99%%", hs.Attainment)
 	}
 	meeting := 0
-	for _, p := range Policies() {
+	for _, p := range Policies(true) {
 		res, err := Run(sc, arr, p)
 		if err != nil {
 			t.Fatalf("%s: %v", p.Name(), err)

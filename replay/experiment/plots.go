@@ -16,12 +16,15 @@ import (
 )
 
 var policyColors = map[string]color.Color{
-	"operator":      color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff},
-	OperatorGateway: color.RGBA{R: 0x66, G: 0xa6, B: 0x1e, A: 0xff},
-	"predecessor":   color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
-	"keda-queue":    color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
-	"hpa-kv":        color.RGBA{R: 0xe7, G: 0x29, B: 0x8a, A: 0xff},
-	HindsightName:   color.Black,
+	"operator":           color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff},
+	OperatorGateway:      color.RGBA{R: 0x66, G: 0xa6, B: 0x1e, A: 0xff},
+	"predecessor":        color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
+	"predecessor-per-va": color.RGBA{R: 0xa6, G: 0x76, B: 0x1d, A: 0xff},
+	OperatorTail:         color.RGBA{R: 0x1f, G: 0x78, B: 0xb4, A: 0xff},
+	OperatorBacklog:      color.RGBA{R: 0xe6, G: 0xab, B: 0x02, A: 0xff},
+	"keda-queue":         color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
+	"hpa-kv":             color.RGBA{R: 0xe7, G: 0x29, B: 0x8a, A: 0xff},
+	HindsightName:        color.Black,
 }
 
 var traceGlyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
@@ -40,7 +43,8 @@ func (r *Report) plots(dir string) error {
 
 // timeline draws the trace's load (top) and each policy's replicas (the
 // cost-weighted count: replicas × cost per replica per hour, so that
-// variants of different price add up) over time (bottom).
+// variants of different price add up) over time (bottom), every policy but
+// the per-VA predecessor.
 func (r *Report) timeline(t TraceInfo, path string) error {
 	load := plot.New()
 	load.Title.Text = fmt.Sprintf("%s: load and cost rate over time", t.Name)
@@ -51,7 +55,9 @@ func (r *Report) timeline(t TraceInfo, path string) error {
 	costs.Legend.Top, costs.Legend.Left = true, true
 	var loadDone bool
 	for _, x := range r.Results {
-		if x.Trace != t.Name {
+		// The per-VA predecessor costs several times the rest and would
+		// flatten every other line; it is in the tables.
+		if x.Trace != t.Name || x.Policy == "predecessor-per-va" {
 			continue
 		}
 		var xys plotter.XYs

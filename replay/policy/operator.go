@@ -27,6 +27,14 @@ type Operator struct {
 	// cheapest variant at once. Without it a model at zero has no metrics
 	// and the plan holds zero.
 	WakeFromZero bool
+	// SLOScale, when in (0, 1), plans against the SLO times this factor: a
+	// margin for the tail, since the model checks mean TTFT and ITL while
+	// attainment counts requests (a what-if, not a product setting).
+	SLOScale float64
+	// BacklogDrain, when positive, adds the requests waiting (at the
+	// gateway and in the replicas' queues) divided by this time (ms) to the
+	// rate, so that a backlog is drained within it (a what-if).
+	BacklogDrain float64
 	// Label overrides the name.
 	Label string
 
@@ -84,6 +92,9 @@ func (o *Operator) plan(now float64, m Model, env *Env) error {
 	if o.GatewayRate && l.Available {
 		load.Rate = l.GatewayRate
 	}
+	if o.BacklogDrain > 0 && l.Available {
+		load.Rate += float64(waiting(m, env)) / (o.BacklogDrain / 1000)
+	}
 	if load.Available && load.Rate > 0 && load.AvgOut < 1 {
 		// Requests arrive but none finished in the window: the token
 		// averages are unknown, which the source reports as missing.
@@ -92,8 +103,12 @@ func (o *Operator) plan(now float64, m Model, env *Env) error {
 	if pol.ScaleToZero {
 		load.RequestsInRetention = env.Scraper.Increase(m.Name, float64(pol.Retention.Milliseconds()))
 	}
+	slo := m.SLO
+	if o.SLOScale > 0 && o.SLOScale < 1 {
+		slo = allocator.SLO{TTFT: slo.TTFT * o.SLOScale, ITL: slo.ITL * o.SLOScale}
+	}
 	res, err := allocator.Plan(allocator.Input{
-		Variants: allocatorVariants(m, env.Sim), SLO: m.SLO, Load: load,
+		Variants: allocatorVariants(m, env.Sim), SLO: slo, Load: load,
 		Policy: pol, State: o.state[m.Name], Now: At(now),
 	}, o.cache)
 	if err != nil {
@@ -130,4 +145,18 @@ func wake(m Model, env *Env) error {
 		}
 	}
 	return env.Sim.Scale(m.Variants[cheapest].Name, 1)
+}
+
+// waiting is the number of requests of a model not yet in a batch, from
+// the latest scrape: at the gateway and in the replicas' queues.
+func waiting(m Model, env *Env) int {
+	ms, ok := env.Scraper.Latest(m.Name)
+	if !ok {
+		return 0
+	}
+	n := ms.Gateway
+	for _, v := range m.Variants {
+		n += env.Scraper.Variant(v.Name).Waiting
+	}
+	return n
 }

@@ -18,6 +18,11 @@ import (
 type Predecessor struct {
 	// Interval and Window as for the operator (ms).
 	Interval, Window float64
+	// PerVariant sizes every variant for the whole load, as the previous
+	// design did when a model had several VariantAutoscalings (each one
+	// read the model's full rate): the double provisioning the design
+	// notes (docs/model.md §3) describe.
+	PerVariant bool
 
 	cache    *allocator.CapacityCache
 	hpas     map[string]*hpa
@@ -29,7 +34,12 @@ type Predecessor struct {
 func NewPredecessor() *Predecessor { return &Predecessor{Interval: 60_000, Window: 60_000} }
 
 // Name implements Policy.
-func (p *Predecessor) Name() string { return "predecessor" }
+func (p *Predecessor) Name() string {
+	if p.PerVariant {
+		return "predecessor-per-va"
+	}
+	return "predecessor"
+}
 
 // Act re-plans at the interval and runs the HPAs every tick.
 func (p *Predecessor) Act(now float64, env *Env) error {
@@ -73,6 +83,7 @@ func (p *Predecessor) plan(m Model, env *Env) error {
 		return nil // hold: the metric keeps its last value
 	}
 	best, bestCost, bestN := "", math.Inf(1), 0
+	sized := map[string]int{}
 	for _, v := range m.Variants {
 		n := 1
 		if l.Rate > 0 {
@@ -82,6 +93,7 @@ func (p *Predecessor) plan(m Model, env *Env) error {
 			}
 			n = max(int(math.Ceil(l.Rate/c-1e-9)), 1)
 		}
+		sized[v.Name] = n
 		if cost := float64(n) * v.CostPerHour; cost < bestCost {
 			best, bestCost, bestN = v.Name, cost, n
 		}
@@ -91,6 +103,9 @@ func (p *Predecessor) plan(m Model, env *Env) error {
 	}
 	for _, v := range m.Variants {
 		p.want[v.Name] = 0
+		if p.PerVariant {
+			p.want[v.Name] = sized[v.Name]
+		}
 	}
 	p.want[best] = bestN
 	return nil

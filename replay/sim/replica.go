@@ -224,4 +224,7 @@ func (rp *Replica) stepEnd(t float64) {
 	}
 	rp.busy = false
 	rp.startStep(t)
+	if m := rp.Variant.model; len(m.gateway) > 0 && rp.State == Ready && rp.Waiting() < SaturationQueue {
+		m.dispatch()
+	}
 }

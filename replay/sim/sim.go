@@ -159,9 +159,9 @@ func (s *Sim) RunUntil(t float64) {
 // Pending reports whether any event is scheduled.
 func (s *Sim) Pending() bool { return len(s.events) > 0 }
 
-// Arrive routes a request arriving now: to the ready replica of its model
-// with the fewest outstanding requests, or to the gateway queue when the
-// model has none.
+// Arrive routes a request arriving now: to the ready, unsaturated replica
+// of its model with the fewest outstanding requests, or to the gateway
+// queue when there is none (or others already wait there).
 func (s *Sim) Arrive(r *Request) error {
 	m := s.models[r.Model]
 	if m == nil {
@@ -172,22 +172,30 @@ func (s *Sim) Arrive(r *Request) error {
 	}
 	r.Arrival = s.now
 	m.Arrived++
-	if rp := m.pick(); rp != nil {
-		rp.enqueue(r)
-		return nil
+	if len(m.gateway) == 0 {
+		if rp := m.pick(); rp != nil {
+			rp.enqueue(r)
+			return nil
+		}
 	}
-	r.ColdStart = true
+	r.ColdStart = !m.anyReady()
 	m.gateway = append(m.gateway, r)
 	return nil
 }
 
-// pick is the least-outstanding-requests choice among ready replicas
-// (ties: the oldest replica).
+// SaturationQueue is the flow control of the gateway: a replica with this
+// many requests waiting is saturated and gets no more; requests then wait
+// at the gateway, in arrival order, until a replica has room (the
+// endpoint picker's queue-depth saturation threshold).
+const SaturationQueue = 5
+
+// pick is the least-outstanding-requests choice among ready replicas that
+// are not saturated (ties: the oldest replica); nil when there is none.
 func (m *Model) pick() *Replica {
 	var best *Replica
 	for _, v := range m.Variants {
 		for _, rp := range v.replicas {
-			if rp.State == Ready && (best == nil || rp.Outstanding() < best.Outstanding()) {
+			if rp.State == Ready && rp.Waiting() < SaturationQueue && (best == nil || rp.Outstanding() < best.Outstanding()) {
 				best = rp
 			}
 		}
@@ -195,18 +203,45 @@ func (m *Model) pick() *Replica {
 	return best
 }
 
-// GatewayQueue is the number of requests waiting for a ready replica.
+func (m *Model) anyReady() bool {
+	for _, v := range m.Variants {
+		for _, rp := range v.replicas {
+			if rp.State == Ready {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dispatch hands requests waiting at the gateway to replicas with room.
+func (m *Model) dispatch() {
+	n := 0
+	for n < len(m.gateway) {
+		rp := m.pick()
+		if rp == nil {
+			break
+		}
+		rp.enqueue(m.gateway[n])
+		m.gateway[n] = nil
+		n++
+	}
+	if n > 0 {
+		m.gateway = m.gateway[n:]
+		if len(m.gateway) == 0 {
+			m.gateway = nil
+		}
+	}
+}
+
+// GatewayQueue is the number of requests waiting at the gateway for a
+// ready replica with room.
 func (m *Model) GatewayQueue() int { return len(m.gateway) }
 
 func (s *Sim) makeReady(rp *Replica) {
 	rp.State = Ready
 	rp.ReadyAt = s.now
-	m := rp.Variant.model
-	queued := m.gateway
-	m.gateway = nil
-	for _, r := range queued {
-		m.pick().enqueue(r)
-	}
+	rp.Variant.model.dispatch()
 }
 
 func (s *Sim) newReplica(v *Variant) *Replica {

@@ -202,3 +202,49 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Error("a negative replica count was accepted")
 	}
 }
+
+// Flow control at the gateway: a replica with SaturationQueue requests
+// waiting takes no more; the rest wait at the gateway in order and go to
+// the next replica that has room, including one that becomes ready.
+func TestGatewayFlowControl(t *testing.T) {
+	s := testSim(t, 1<<20, -1)
+	if err := s.AddReady("small", 1); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []*Request
+	for i := range 20 {
+		r := &Request{ID: i, Model: "m", In: 100, Out: 50}
+		reqs = append(reqs, r)
+		if err := s.Arrive(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := s.Model("m")
+	first := s.Variant("small").Replicas()[0]
+	got := map[string]int{"gateway": m.GatewayQueue(), "running": first.Running(), "waiting": first.Waiting()}
+	want := map[string]int{"gateway": 20 - 1 - SaturationQueue, "running": 1, "waiting": SaturationQueue}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("one replica (-want +got):\n%s", diff)
+	}
+	if err := s.AddReady("big", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.GatewayQueue(), 20-2*(1+SaturationQueue); got != want {
+		t.Errorf("after a second replica: %d at the gateway, want %d", got, want)
+	}
+	s.RunUntil(1e7)
+	for i, r := range reqs {
+		if !r.Done() {
+			t.Fatalf("request %d never finished", i)
+		}
+		if r.ColdStart {
+			t.Errorf("request %d marked as a cold start although a replica was ready", i)
+		}
+	}
+	// The gateway queue is FIFO: requests left it in arrival order.
+	for i := 1; i < len(reqs); i++ {
+		if reqs[i].Dispatched < reqs[i-1].Dispatched {
+			t.Errorf("request %d dispatched at %.1f before request %d at %.1f", i, reqs[i].Dispatched, i-1, reqs[i-1].Dispatched)
+		}
+	}
+}
