@@ -229,16 +229,24 @@ func (a *CapacityArbiter) Run(ctx context.Context) ([]modelgroup.Key, error) {
 	for g, b := range arb.Budgets {
 		budgets[keyOf[g]] = b
 	}
-	changed := make([]modelgroup.Key, 0, len(arb.Changed))
+	enqueue := make(map[modelgroup.Key]bool, len(arb.Changed))
 	for _, g := range arb.Changed {
-		changed = append(changed, keyOf[g])
+		enqueue[keyOf[g]] = true
 	}
 	a.mu.Lock()
+	// A group whose Pending pods changed is re-planned too: its status
+	// reports them. Its budget is not why.
+	for k := range live {
+		if !maps.Equal(a.pending[k], pending[k]) {
+			enqueue[k] = true
+		}
+	}
 	a.budgets, a.pending = budgets, pending
 	a.mu.Unlock()
+	changed := slices.SortedFunc(maps.Keys(enqueue), func(x, y modelgroup.Key) int { return strings.Compare(x.String(), y.String()) })
 	if len(changed) > 0 {
 		log.FromContext(ctx).Info("Capacity arbitration changed budgets", "groups", len(claims),
-			"changed", len(changed), "contended", arb.Contended, "inventory", inv.Available)
+			"budgetsChanged", len(arb.Changed), "enqueued", len(changed), "contended", arb.Contended, "inventory", inv.Available)
 	}
 	return changed, a.send(ctx, changed)
 }
