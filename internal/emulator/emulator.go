@@ -18,6 +18,10 @@
 //	vllm:request_generation_tokens              histogram (tokens per request)
 //	vllm:time_to_first_token_seconds            histogram
 //	vllm:time_per_output_token_seconds          histogram
+//	vllm:request_prefill_time_seconds           histogram
+//	vllm:request_inference_time_seconds         histogram
+//	vllm:num_requests_running                   gauge
+//	vllm:num_requests_waiting                   gauge
 //
 // and the gateway exposes, per model, llm-d's request counter and queue size
 // under the new (llm_d_epp_*) and the old (inference_objective_* /
@@ -26,9 +30,11 @@
 // Simulated time is wall time. Whenever the metrics are read (each scrape,
 // or Advance), the requests since the last read are the integral of the
 // scheduled rate; whole requests are counted, the fraction is carried over.
-// Each served request observes the phase's token counts and the TTFT and ITL
-// the queueing model (allocator.NewModel(...).Predict) predicts for one
-// replica at the current rate divided by the ready pods. ITL is observed
+// Each served request observes the phase's token counts and the latencies of
+// one replica at the current rate divided by the ready pods: the queueing
+// model (allocator.NewModel(...).Predict) gives its batch, queue and wait,
+// and the serving physics of the profile estimator (serving.go) the step
+// times; the gauges show the batch and queue at each read. ITL is observed
 // once per request (vLLM observes it per output token; the average, which is
 // what the operator reads, is the same).
 package emulator
@@ -112,6 +118,7 @@ type Emulator struct {
 
 	requests                      *prometheus.CounterVec
 	prompt, generation, ttft, itl *prometheus.HistogramVec
+	serving                       *serving
 }
 
 type modelKey struct{ namespace, model string }
@@ -182,6 +189,7 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 	e.ttft = hist(MetricTTFT, "Histogram of time to first token in seconds.", ttftBuckets)
 	e.itl = hist(MetricITL, "Histogram of time per output token in seconds.", itlBuckets)
 	e.registry.MustRegister(e.requests, e.prompt, e.generation, e.ttft, e.itl)
+	e.serving = newServing(e.registry, labels)
 
 	start := e.now()
 	for _, m := range s.Models {
@@ -226,6 +234,7 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
 			h.WithLabelValues(k.namespace, k.model, p.name)
 		}
+		e.serving.add(k.namespace, k.model, p.name)
 	}
 	for len(st.pods) > n {
 		p := st.pods[len(st.pods)-1]
@@ -234,6 +243,7 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
 			h.DeleteLabelValues(k.namespace, k.model, p.name)
 		}
+		e.serving.remove(k.namespace, k.model, p.name)
 		delete(e.failing, podKey{k, p.name})
 	}
 	st.replicas = n
@@ -397,6 +407,7 @@ func (e *Emulator) advanceLocked(now time.Time) {
 			}
 		}
 		e.drain(k, st, now)
+		e.setGauges(k, st, now)
 		if !now.After(st.last) {
 			continue
 		}
@@ -456,8 +467,8 @@ func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
 func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wait time.Duration, t time.Time) {
 	el := t.Sub(st.timeline.origin)
 	in, out := st.timeline.tokens(el)
-	ttft, itl := st.latency(st.timeline.rate(el), in, out, len(ready))
-	ttft += wait.Seconds()
+	sv := servingAt(st.profile, st.timeline.rate(el)/float64(max(len(ready), 1)), in, out)
+	ttft := sv.ttft + wait.Seconds()
 	st.total += n
 	for range int(n) {
 		p := ready[st.rr%len(ready)]
@@ -466,22 +477,30 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 		e.prompt.WithLabelValues(k.namespace, k.model, p.name).Observe(in)
 		e.generation.WithLabelValues(k.namespace, k.model, p.name).Observe(out)
 		e.ttft.WithLabelValues(k.namespace, k.model, p.name).Observe(ttft)
-		e.itl.WithLabelValues(k.namespace, k.model, p.name).Observe(itl)
+		e.itl.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.itl)
+		e.serving.prefill.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.prefill)
+		e.serving.inference.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.inference)
 	}
 }
 
-// latency predicts TTFT and ITL in seconds for one replica at the model's
-// rate shared by its ready pods.
-func (st *modelState) latency(rate, in, out float64, ready int) (ttft, itl float64) {
-	m, err := allocator.NewModel(st.profile, in, math.Max(out, 1))
-	if err != nil {
-		return 0, 0
+// setGauges shows each pod's batch and queue at the current rate (zero
+// for pods not ready yet).
+func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
+	el := now.Sub(st.timeline.origin)
+	in, out := st.timeline.tokens(el)
+	ready, _ := st.readyPods(now)
+	var sv servingState
+	if len(ready) > 0 && st.timeline.rate(el) > 0 {
+		sv = servingAt(st.profile, st.timeline.rate(el)/float64(len(ready)), in, out)
 	}
-	p, err := m.Predict(math.Min(rate/float64(max(ready, 1)), allocator.MaxRateLimit))
-	if err != nil {
-		return 0, 0
+	for _, p := range st.pods {
+		running, waiting := 0.0, 0.0
+		if !p.readyAt.After(now) {
+			running, waiting = sv.running, sv.waiting
+		}
+		e.serving.running.WithLabelValues(k.namespace, k.model, p.name).Set(running)
+		e.serving.waiting.WithLabelValues(k.namespace, k.model, p.name).Set(waiting)
 	}
-	return p.TTFT / 1000, p.ITL / 1000
 }
 
 // gather returns the vLLM series without those of failing pods.
