@@ -5,6 +5,7 @@
 //
 //	go run .           # write both files
 //	go run . -check    # fail when they are not what the code generates
+//	go run . -png DATA -out FILE  # draw the docs' picture from the e2e data
 package main
 
 import (
@@ -30,8 +31,16 @@ func repoRoot() string {
 
 func main() {
 	check := flag.Bool("check", false, "compare the files with the generated dashboard instead of writing them")
+	png := flag.String("png", "", "draw the pictured panels from this e2e data file (test/e2e DASHBOARD_DATA_OUT) instead")
+	out := flag.String("out", "docs/observability/dashboard.png", "with -png: the PNG to write, relative to the repository root")
 	flag.Parse()
-	if err := run(*check); err != nil {
+	var err error
+	if *png != "" {
+		err = drawPNG(*png, filepath.Join(repoRoot(), *out))
+	} else {
+		err = run(*check)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "dashboard:", err)
 		os.Exit(1)
 	}
