@@ -41,30 +41,29 @@ func (r *Report) plots(dir string) error {
 	return r.validationPlot(filepath.Join(dir, "validation.png"))
 }
 
-// timeline draws the trace's load (top) and each policy's replicas (the
-// cost-weighted count: replicas × cost per replica per hour, so that
-// variants of different price add up) over time (bottom), every policy but
-// the per-VA predecessor.
+// timeline draws, over time, the trace's load (top), each policy's
+// replicas (middle: starting, ready or draining, all variants and models)
+// and its replica cost rate (bottom: replicas weighted by their price, so
+// that mixes of variants compare), for every policy but the per-VA
+// predecessor, which costs several times the rest (it is in the tables).
 func (r *Report) timeline(t TraceInfo, path string) error {
 	load := plot.New()
-	load.Title.Text = fmt.Sprintf("%s: load and cost rate over time", t.Name)
+	load.Title.Text = fmt.Sprintf("%s: load, replicas and cost rate over time", t.Name)
 	load.Y.Label.Text = "arrivals, req/s"
+	reps := plot.New()
+	reps.Y.Label.Text = "replicas"
+	reps.Legend.Top, reps.Legend.Left = true, true
 	costs := plot.New()
 	costs.X.Label.Text = "hours"
 	costs.Y.Label.Text = "replica cost, $/h"
-	costs.Legend.Top, costs.Legend.Left = true, true
-	var loadDone bool
+	loadDone := false
 	for _, x := range r.Results {
-		// The per-VA predecessor costs several times the rest and would
-		// flatten every other line; it is in the tables.
-		if x.Trace != t.Name || x.Policy == "predecessor-per-va" {
+		if x.Trace != t.Name || x.Policy == "predecessor-per-va" || len(x.Models) == 0 {
 			continue
 		}
-		var xys plotter.XYs
-		var lxy plotter.XYs
+		var cxy, rxy, lxy plotter.XYs
 		for i := range x.Models[0].Timeline {
-			var rate, cost float64
-			var tt float64
+			var rate, cost, n, tt float64
 			for _, m := range x.Models {
 				if i >= len(m.Timeline) {
 					continue
@@ -72,11 +71,13 @@ func (r *Report) timeline(t TraceInfo, path string) error {
 				p := m.Timeline[i]
 				tt = p.T / 3600
 				rate += p.Load
-				for name, n := range p.Replicas {
-					cost += float64(n) * variantCost(name)
+				for name, k := range p.Replicas {
+					cost += float64(k) * variantCost(name)
+					n += float64(k)
 				}
 			}
-			xys = append(xys, plotter.XY{X: tt, Y: cost})
+			cxy = append(cxy, plotter.XY{X: tt, Y: cost})
+			rxy = append(rxy, plotter.XY{X: tt, Y: n})
 			lxy = append(lxy, plotter.XY{X: tt, Y: rate})
 		}
 		if !loadDone && x.Policy == HindsightName {
@@ -88,26 +89,35 @@ func (r *Report) timeline(t TraceInfo, path string) error {
 			load.Add(l)
 			loadDone = true
 		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return err
+		for _, pl := range []struct {
+			p   *plot.Plot
+			xys plotter.XYs
+		}{{reps, rxy}, {costs, cxy}} {
+			l, err := plotter.NewLine(pl.xys)
+			if err != nil {
+				return err
+			}
+			l.Color = policyColors[x.Policy]
+			l.Width = vg.Points(1)
+			if x.Policy == HindsightName {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+			}
+			pl.p.Add(l)
+			if pl.p == reps {
+				reps.Legend.Add(x.Policy, l)
+			}
 		}
-		l.Color = policyColors[x.Policy]
-		l.Width = vg.Points(1)
-		if x.Policy == HindsightName {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-		}
-		costs.Add(l)
-		costs.Legend.Add(x.Policy, l)
 	}
-	load.Add(plotter.NewGrid())
-	costs.Add(plotter.NewGrid())
-	img := vgimg.New(9*vg.Inch, 7*vg.Inch)
+	for _, p := range []*plot.Plot{load, reps, costs} {
+		p.Add(plotter.NewGrid())
+	}
+	img := vgimg.New(9*vg.Inch, 10*vg.Inch)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8), PadY: vg.Points(6)}
-	canvases := plot.Align([][]*plot.Plot{{load}, {costs}}, tiles, dc)
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8), PadY: vg.Points(6)}
+	canvases := plot.Align([][]*plot.Plot{{load}, {reps}, {costs}}, tiles, dc)
 	load.Draw(canvases[0][0])
-	costs.Draw(canvases[1][0])
+	reps.Draw(canvases[1][0])
+	costs.Draw(canvases[2][0])
 	return savePNG(img, path)
 }
 
