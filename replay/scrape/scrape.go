@@ -69,7 +69,8 @@ func (s *Scraper) Scrape(sm *sim.Sim) {
 			}
 			s.variants[v.Name] = vs
 		}
-		hist := append(s.models[m.Name], ms)
+		s.models[m.Name] = append(s.models[m.Name], ms)
+		hist := s.models[m.Name]
 		cut := 0
 		for cut < len(hist) && hist[cut].T < now-s.Keep {
 			cut++
