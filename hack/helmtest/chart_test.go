@@ -200,9 +200,8 @@ func TestRenderCustomValues(t *testing.T) {
 	cm := find(objs, "ConfigMap", "variantautoscaling-config")
 	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
 	for k, want := range map[string]string{
-		"PROMETHEUS_BASE_URL":         "https://prometheus-k8s.monitoring.svc:9091",
+		"PROMETHEUS_BASE_URL":         "", // with a token: in the environment only
 		"PROMETHEUS_CA_CERT_PATH":     "/etc/variant-autoscaler/prometheus-ca/ca.crt",
-		"PROMETHEUS_TOKEN_PATH":       "/etc/variant-autoscaler/prometheus-token/token",
 		"PROMETHEUS_CLIENT_CERT_PATH": "/etc/variant-autoscaler/prometheus-client/tls.crt",
 		"PROMETHEUS_CLIENT_KEY_PATH":  "/etc/variant-autoscaler/prometheus-client/tls.key",
 		"PROMETHEUS_SERVER_NAME":      "prometheus-k8s.monitoring.svc",
@@ -220,9 +219,28 @@ func TestRenderCustomValues(t *testing.T) {
 	for _, m := range c["volumeMounts"].([]any) {
 		mounts = append(mounts, m.(map[string]any)["mountPath"].(string))
 	}
-	for _, k := range []string{"PROMETHEUS_CA_CERT_PATH", "PROMETHEUS_TOKEN_PATH", "PROMETHEUS_CLIENT_CERT_PATH"} {
-		if !slices.Contains(mounts, filepath.Dir(data[k])) {
-			t.Errorf("%s=%s is not under a mounted Secret (%v)", k, data[k], mounts)
+	// The token and the URL are in the environment, never in the ConfigMap.
+	env := map[string]string{}
+	for _, e := range c["env"].([]any) {
+		m := e.(map[string]any)
+		if v, ok := m["value"].(string); ok {
+			env[m["name"].(string)] = v
+		}
+	}
+	if _, ok := data["PROMETHEUS_TOKEN_PATH"]; ok {
+		t.Errorf("the token path is in the ConfigMap, which the view role can read")
+	}
+	if env["PROMETHEUS_BASE_URL"] != "https://prometheus-k8s.monitoring.svc:9091" {
+		t.Errorf("env PROMETHEUS_BASE_URL = %q", env["PROMETHEUS_BASE_URL"])
+	}
+	paths := map[string]string{
+		"PROMETHEUS_CA_CERT_PATH":     data["PROMETHEUS_CA_CERT_PATH"],
+		"PROMETHEUS_CLIENT_CERT_PATH": data["PROMETHEUS_CLIENT_CERT_PATH"],
+		"PROMETHEUS_TOKEN_PATH":       env["PROMETHEUS_TOKEN_PATH"],
+	}
+	for k, p := range paths {
+		if p == "" || !slices.Contains(mounts, filepath.Dir(p)) {
+			t.Errorf("%s=%q is not under a mounted Secret (%v)", k, p, mounts)
 		}
 	}
 
@@ -280,6 +298,7 @@ func TestRenderRefusesBadValues(t *testing.T) {
 		"unknown actuation":             {map[string]any{"actuation": "patch"}, `/actuation': value must be one of 'metrics', 'scale'`},
 		"unknown load source":           {map[string]any{"loadSource": "kafka"}, `/loadSource': value must be one of`},
 		"unknown value":                 {map[string]any{"watchNamespace": []any{"a"}}, `watchNamespace`},
+		"token over plain HTTP":         {map[string]any{"prometheus": map[string]any{"url": "http://prom:9090", "tokenSecret": map[string]any{"name": "t"}}}, "needs an https:// prometheus.url"},
 		"two leaders":                   {map[string]any{"replicas": 2, "leaderElection": map[string]any{"enabled": false}}, "replicas > 1 needs leaderElection.enabled"},
 		"prometheus in the wrong place": {map[string]any{"config": map[string]any{"operator": map[string]any{"PROMETHEUS_BASE_URL": "http://x"}}}, "config.operator.PROMETHEUS_BASE_URL"},
 		"schema: replicas negative":     {map[string]any{"replicas": -1}, "replicas"},
@@ -298,6 +317,7 @@ func TestRenderRefusesBadValues(t *testing.T) {
 func TestChartCopiesInSync(t *testing.T) {
 	for copyPath, orig := range map[string]string{
 		"crds/llmd.ai_variantautoscalings.yaml": "config/crd/bases/llmd.ai_variantautoscalings.yaml",
+		"files/role.yaml":                       "config/rbac/role.yaml",
 		"dashboards/variant-autoscaler.json":    "config/grafana/variant-autoscaler.json",
 	} {
 		a, err := os.ReadFile(filepath.Join(ChartDir(), copyPath))
@@ -309,7 +329,7 @@ func TestChartCopiesInSync(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(a, b) {
-			t.Errorf("charts/variant-autoscaler/%s differs from %s: copy it (make chart-sync)", copyPath, orig)
+			t.Errorf("charts/variant-autoscaler/%s differs from %s: run `make manifests` (it copies it) and commit the copy", copyPath, orig)
 		}
 	}
 }

@@ -61,9 +61,24 @@ app.kubernetes.io/name: variant-autoscaler
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail "replicas > 1 needs leaderElection.enabled: two active managers would fight over the same workloads" -}}
 {{- end -}}
+{{- if and .Values.prometheus.tokenSecret.name (not (hasPrefix "https://" .Values.prometheus.url)) -}}
+{{- fail "prometheus.tokenSecret needs an https:// prometheus.url: the manager never sends its token over plain HTTP" -}}
+{{- end -}}
 {{- range $k, $v := .Values.config.operator -}}
 {{- if hasPrefix "PROMETHEUS_" $k -}}
 {{- fail (printf "config.operator.%s: set the Prometheus connection under prometheus: instead" $k) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The rules of files/role.yaml by kind: {ClusterRole: [...], Role: [...]}. */}}
+{{- define "va.generatedRules" -}}
+{{- $out := dict -}}
+{{- range (.Files.Get "files/role.yaml" | splitList "\n---") -}}
+{{- $doc := fromYaml . -}}
+{{- if $doc.kind -}}
+{{- $_ := set $out $doc.kind $doc.rules -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}

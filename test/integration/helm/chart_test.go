@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -90,10 +91,25 @@ func dryRunApply(t *testing.T, objs []*unstructured.Unstructured) (skipped []str
 	return skipped
 }
 
-// configOf parses the rendered ConfigMaps as the operator does.
+// configOf parses the rendered ConfigMaps with the manager's environment
+// (the literal env values of its container) as the manager does.
 func configOf(t *testing.T, objs []*unstructured.Unstructured, namespace string) *config.Config {
 	t.Helper()
 	data := map[string]map[string]string{}
+	env := map[string]string{}
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				if e.ValueFrom == nil {
+					env[e.Name] = e.Value
+				}
+			}
+		}
+	}
 	for _, o := range objs {
 		if o.GetKind() != "ConfigMap" || !config.IsConfigMapName(o.GetName()) {
 			continue
@@ -110,9 +126,9 @@ func configOf(t *testing.T, objs []*unstructured.Unstructured, namespace string)
 	if got := slices.Sorted(maps.Keys(data)); !slices.Equal(got, slices.Sorted(slices.Values(config.Names()))) {
 		t.Errorf("ConfigMaps %v, want %v", got, config.Names())
 	}
-	cfg, err := config.Load(data, nil)
+	cfg, err := config.Load(data, env)
 	if err != nil {
-		t.Fatalf("the rendered ConfigMaps do not validate: %v", err)
+		t.Fatalf("the rendered ConfigMaps and environment do not validate: %v", err)
 	}
 	return cfg
 }
@@ -142,8 +158,8 @@ func TestChartAcceptedByServer(t *testing.T) {
 			t.Errorf("skipped kinds (-want +got):\n%s", diff)
 		}
 		cfg := configOf(t, objs, "va-system")
-		if cfg.Operator.Prometheus.BaseURL != "https://prometheus-k8s.monitoring.svc:9091" {
-			t.Errorf("PROMETHEUS_BASE_URL %q", cfg.Operator.Prometheus.BaseURL)
+		if p := cfg.Operator.Prometheus; p.BaseURL != "https://prometheus-k8s.monitoring.svc:9091" || p.TokenPath == "" {
+			t.Errorf("Prometheus URL %q, token path %q: the manager would not reach Prometheus", p.BaseURL, p.TokenPath)
 		}
 		if _, _, err := cfg.SLOFor("team-a", "meta-llama/Llama-3.1-8B-Instruct", "Gold"); err != nil {
 			t.Errorf("the custom service class does not resolve: %v", err)
