@@ -35,6 +35,7 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=config/crd/bases
 	cp config/crd/bases/llmd.ai_variantautoscalings.yaml charts/variant-autoscaler/crds/  # Helm reads only the chart's folder
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./controller/... output:rbac:dir=config/rbac
+	cp config/rbac/role.yaml charts/variant-autoscaler/files/role.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
