@@ -81,7 +81,7 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 		fmt.Fprintln(w, "Decision: none yet (the operator has not planned this variant).")
 	} else {
 		d := st.Decision
-		fmt.Fprintf(w, "Decision: %d desired replicas (current %d), rule %s\n", *st.DesiredReplicas, st.CurrentReplicas, d.Reason)
+		fmt.Fprintf(w, "Decision: %s desired (current %d), rule %s\n", plural(int(*st.DesiredReplicas), "replica"), st.CurrentReplicas, d.Reason)
 		fmt.Fprintf(w, "  %s\n", ruleText(g, self))
 		if loadKnown(va) && *st.DesiredReplicas > 0 {
 			fmt.Fprintf(w, "  load share %s req/s, predicted TTFT %s ms, ITL %s ms; ", rate(parseDecimal(d.LoadShare)), orDash(d.PredictedTTFT), orDash(d.PredictedITL))

@@ -113,6 +113,6 @@ func writeNow(w io.Writer, members []member, res interface {
 		fmt.Fprintln(w, "\nNow: the operator has not decided yet (no status.desiredReplicas).")
 		return
 	}
-	fmt.Fprintf(w, "\nNow (status): %d desired replicas, %s per hour; the what-if: %+d replicas, %+.2f per hour.\n",
-		desired, money(cost), res.TotalReplicas()-desired, round2(res.TotalCost()-cost))
+	fmt.Fprintf(w, "\nNow (status): %s desired, %s per hour; the what-if: %+d replicas, %+.2f per hour.\n",
+		plural(desired, "replica"), money(cost), res.TotalReplicas()-desired, round2(res.TotalCost()-cost))
 }
