@@ -173,7 +173,8 @@ func (r *Report) costAttainment(path string) error {
 func (r *Report) validationPlot(path string) error {
 	ttft, itl := plot.New(), plot.New()
 	ttft.Title.Text = "queueing model (dashed) against the simulator (solid): mean TTFT"
-	ttft.Y.Label.Text = "TTFT, ms"
+	ttft.Y.Label.Text = "TTFT, ms (log scale)"
+	ttft.Y.Scale, ttft.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	itl.Title.Text = "mean ITL"
 	itl.Y.Label.Text = "ITL, ms"
 	itl.X.Label.Text = "load, % of the model's capacity"
