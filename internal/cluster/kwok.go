@@ -22,6 +22,10 @@ kind: KwokConfiguration
 options:
   cidr: 10.128.0.0/14
   nodeIP: 10.255.255.1
+  nodePlayStageParallelism: 4
+  podPlayStageParallelism: 8
+  nodeLeaseParallelism: 4
+  podsOnNodeSyncParallelism: 4
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
