@@ -46,8 +46,10 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 		}
 	}
 	o.SecureServing.BindPort = port
+	// Without a folder the self-signed certificate stays in memory (the
+	// library's default folder is relative to the working directory).
+	o.SecureServing.ServerCert.CertDirectory = opts.CertDir
 	if opts.CertDir != "" {
-		o.SecureServing.ServerCert.CertDirectory = opts.CertDir
 		o.SecureServing.ServerCert.PairName = "tls"
 	}
 	o.Authentication.RemoteKubeConfigFile = opts.Kubeconfig
