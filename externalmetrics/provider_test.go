@@ -24,13 +24,13 @@ func TestGetExternalMetric(t *testing.T) {
 		wantValues map[string]int64
 		wantErr    bool
 	}{
-		"one variant by name":              {namespace: "a", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 20}},
-		"zero is a value":                  {namespace: "a", selector: "variant_name=v2,target_name=d2", wantValues: map[string]int64{"v2": 0}},
-		"namespace separates":              {namespace: "b", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 3}},
-		"all of a namespace":               {namespace: "a", selector: "", wantValues: map[string]int64{"v1": 20, "v2": 0}},
-		"no series is an empty list":       {namespace: "c", selector: "variant_name=v1", wantValues: map[string]int64{}},
-		"a mismatched label selects none":  {namespace: "a", selector: "variant_name=v1,target_name=other", wantValues: map[string]int64{}},
-		"another metric is not found":      {namespace: "a", metric: "wva_current_replicas", wantErr: true},
+		"one variant by name":             {namespace: "a", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 20}},
+		"zero is a value":                 {namespace: "a", selector: "variant_name=v2,target_name=d2", wantValues: map[string]int64{"v2": 0}},
+		"namespace separates":             {namespace: "b", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 3}},
+		"all of a namespace":              {namespace: "a", selector: "", wantValues: map[string]int64{"v1": 20, "v2": 0}},
+		"no series is an empty list":      {namespace: "c", selector: "variant_name=v1", wantValues: map[string]int64{}},
+		"a mismatched label selects none": {namespace: "a", selector: "variant_name=v1,target_name=other", wantValues: map[string]int64{}},
+		"another metric is not found":     {namespace: "a", metric: "wva_current_replicas", wantErr: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

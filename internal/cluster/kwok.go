@@ -147,7 +147,7 @@ func startKwok(ctx context.Context, bin, dir, kubeconfig string, podStartDelay t
 
 // httpOK GETs url and fails unless the answer is 200.
 func httpOK(ctx context.Context, c *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
 	if err != nil {
 		return err
 	}

@@ -95,12 +95,12 @@ func poolNode(p NodePool, i int) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: NodeName(p.Accelerator, i),
 			Labels: map[string]string{
-				KwokNodeLabel:            KwokNodeValue,
-				AcceleratorLabel:         p.Accelerator,
-				a.ProductLabel:           a.Product,
-				corev1.LabelHostname:     NodeName(p.Accelerator, i),
-				corev1.LabelOSStable:     "linux",
-				corev1.LabelArchStable:   "amd64",
+				KwokNodeLabel:                 KwokNodeValue,
+				AcceleratorLabel:              p.Accelerator,
+				a.ProductLabel:                a.Product,
+				corev1.LabelHostname:          NodeName(p.Accelerator, i),
+				corev1.LabelOSStable:          "linux",
+				corev1.LabelArchStable:        "amd64",
 				"node-role.kubernetes.io/gpu": "",
 			},
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},

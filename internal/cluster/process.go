@@ -26,12 +26,21 @@ type process struct {
 // startProcess starts bin with args, writing stdout and stderr to
 // dir/<name>.log.
 func startProcess(name, bin, dir string, args ...string) (*process, error) {
+	return startProcessEnv(name, bin, dir, nil, args...)
+}
+
+// startProcessEnv is startProcess with extra environment variables.
+func startProcessEnv(name, bin, dir string, env []string, args ...string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating the log of %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group, so a Ctrl-C in a terminal reaches only the parent,
 	// which stops the children in order.
