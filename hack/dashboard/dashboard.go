@@ -32,18 +32,21 @@ func render() ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-func build() (dashboard.Dashboard, error) {
-	b := dashboard.NewDashboardBuilder("Variant autoscaler").
-		Uid(uid).
-		Description("Per model: load vs capacity, desired vs current replicas per variant, cost per hour. Operator health: reconciles, evaluations, optimization time, status writes, config validity, load source, workqueue.").
-		Tags([]string{"variant-autoscaler", "llm", "autoscaling"}).
-		Refresh("30s").
-		Time("now-1h", "now").
-		Timezone(common.TimeZoneBrowser).
-		Tooltip(dashboard.DashboardCursorSyncCrosshair).
-		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Prometheus").Type("prometheus")).
-		WithVariable(labelVariable("namespace", "Namespace", `label_values(wva_desired_replicas, namespace)`)).
-		WithVariable(labelVariable("model", "Model", `label_values(wva_desired_replicas{namespace=~"$namespace"}, model_name)`))
+// build uses the classic dashboard schema, which every Grafana since 8 and
+// the dashboard sidecar import; the v2 schema needs Grafana 12.
+func build() (dashboard.Dashboard, error) { //nolint:staticcheck // see above
+	b := dashboard.NewDashboardBuilder("Variant autoscaler"). //nolint:staticcheck // see build
+
+									Uid(uid).
+									Description("Per model: load vs capacity, desired vs current replicas per variant, cost per hour. Operator health: reconciles, evaluations, optimization time, status writes, config validity, load source, workqueue.").
+									Tags([]string{"variant-autoscaler", "llm", "autoscaling"}).
+									Refresh("30s").
+									Time("now-1h", "now").
+									Timezone(common.TimeZoneBrowser).
+									Tooltip(dashboard.DashboardCursorSyncCrosshair).
+									WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Prometheus").Type("prometheus")).
+									WithVariable(labelVariable("namespace", "Namespace", `label_values(wva_desired_replicas, namespace)`)).
+									WithVariable(labelVariable("model", "Model", `label_values(wva_desired_replicas{namespace=~"$namespace"}, model_name)`))
 	id := uint32(0)
 	for _, r := range rows {
 		id++
@@ -52,7 +55,7 @@ func build() (dashboard.Dashboard, error) {
 			id++
 			pb, err := panelBuilder(p, id)
 			if err != nil {
-				return dashboard.Dashboard{}, fmt.Errorf("panel %q: %w", p.Title, err)
+				return dashboard.Dashboard{}, fmt.Errorf("panel %q: %w", p.Title, err) //nolint:staticcheck // see build
 			}
 			b = b.WithPanel(pb)
 		}

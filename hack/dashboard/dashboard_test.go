@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -77,7 +79,7 @@ func selectors(e parser.Expr) []string {
 	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
 		if vs, ok := n.(*parser.VectorSelector); ok {
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+				if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 					out = append(out, m.Value)
 				}
 			}
@@ -151,5 +153,55 @@ func TestDashboardJSON(t *testing.T) {
 	}
 	if !slices.Equal(vars, []string{"datasource", "namespace", "model"}) {
 		t.Errorf("variables %v", vars)
+	}
+}
+
+// Every panel the docs' picture shows is a panel of the dashboard, and the
+// picture is drawn from data in the e2e test's format.
+func TestDrawPNG(t *testing.T) {
+	var titles []string
+	for _, r := range rows {
+		for _, p := range r.Panels {
+			titles = append(titles, p.Title)
+		}
+	}
+	var data []series
+	for _, p := range pictured {
+		if !slices.Contains(titles, p.panel) {
+			t.Errorf("the picture shows %q, which is not a panel", p.panel)
+		}
+		data = append(data, series{Panel: p.panel, Legend: "{{variant_name}} desired", Labels: map[string]string{"variant_name": "v"},
+			Points: [][2]float64{{100, 1}, {101, 2}, {102, 3}}})
+	}
+	dir := t.TempDir()
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := filepath.Join(dir, "data.json"), filepath.Join(dir, "dashboard.png")
+	if err := os.WriteFile(in, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := drawPNG(in, out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 700 {
+		t.Errorf("picture of %v", b)
+	}
+	// A panel without data is an error, not an empty tile.
+	if err := os.WriteFile(in, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := drawPNG(in, out); err == nil {
+		t.Error("drawPNG drew a picture without data")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 
@@ -119,13 +118,4 @@ func drawPNG(dataPath, outPath string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// picturedPanels lists the pictured panels' titles (for the test).
-func picturedPanels() []string {
-	var out []string
-	for _, p := range pictured {
-		out = append(out, p.panel)
-	}
-	return slices.Clip(out)
 }
