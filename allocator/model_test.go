@@ -34,7 +34,7 @@ func near(got, want, rel float64) bool {
 	return math.Abs(got-want) <= rel*math.Max(1, math.Abs(want))
 }
 
-// reference evaluates the chain literally as DESIGN.md §6 states it: every
+// reference evaluates the chain literally as docs/model.md §1 states it: every
 // state, log-space normalisation with floats.LogSumExp, T = L/X, S̄ = Ls/X,
 // and n_eff from solving S(n_eff) = S̄. It needs rate > 0.
 func reference(p Profile, in, out, rate float64) (ttft, itl, throughput float64) {

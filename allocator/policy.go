@@ -47,8 +47,10 @@ type LoadJumpPolicy struct {
 	Confirmation time.Duration
 }
 
-// DefaultPolicy returns the operator's defaults: scale to zero off (10
-// minutes retention when turned on), 5 minutes stabilization, 10% threshold.
+// DefaultPolicy returns the policy the operator applies under its default
+// configuration (package config): scale to zero off (10 minutes retention
+// when turned on), 5 minutes stabilization, 10% threshold. A test in package
+// controller fails when the two drift apart.
 func DefaultPolicy() Policy {
 	return Policy{
 		ScaleToZero:         false,

@@ -40,35 +40,6 @@ func (c Change) Empty() bool {
 		!c.AllGroups && !c.Timers && !c.Prometheus
 }
 
-// Merge returns the union of two changes, e.g. to batch several updates.
-func (c Change) Merge(o Change) Change {
-	out := Change{
-		Accelerators:   append(append([]string(nil), c.Accelerators...), o.Accelerators...),
-		Models:         append(append([]ModelRef(nil), c.Models...), o.Models...),
-		ServiceClasses: append(append([]string(nil), c.ServiceClasses...), o.ServiceClasses...),
-		AllGroups:      c.AllGroups || o.AllGroups,
-		Timers:         c.Timers || o.Timers,
-		Prometheus:     c.Prometheus || o.Prometheus,
-	}
-	out.normalize()
-	return out
-}
-
-// AffectsModel reports whether the change touches the model group
-// (namespace, modelID) through AllGroups or Models. Accelerators and
-// ServiceClasses depend on the group's VAs, which the caller knows.
-func (c Change) AffectsModel(namespace, modelID string) bool {
-	if c.AllGroups {
-		return true
-	}
-	for _, r := range c.Models {
-		if r.Matches(namespace, modelID) {
-			return true
-		}
-	}
-	return false
-}
-
 // normalize sorts and de-duplicates the slices, leaves nil for empty ones,
 // drops namespaced refs covered by a namespace-less one, and clears the lists
 // when AllGroups covers them.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,18 +11,22 @@ import (
 // Store holds the configuration in force and keeps, for each ConfigMap, the
 // last version that parsed: an invalid version is never applied. It is safe
 // for concurrent use; readers get an immutable *Config without locking.
+//
+// The process creates one Store at start and hands it to everything that
+// reads the configuration; those that must act on a change (the global
+// pass's timer, the Prometheus connection) Subscribe to it.
 type Store struct {
 	env     map[string]string
 	current atomic.Pointer[Config]
 
-	mu     sync.Mutex // serializes writers and guards states
-	states map[string]*configMapState
+	mu          sync.Mutex // serializes writers and guards states and subscribers
+	states      map[string]*configMapState
+	subscribers []func(Change)
 }
 
 // configMapState is what the Store knows about one ConfigMap.
 type configMapState struct {
-	lastErr    error // error of the latest version; nil when it was applied
-	everLoaded bool  // a version of the ConfigMap itself was applied once
+	lastErr error // error of the latest version; nil when it was applied
 }
 
 // NewStore returns a Store holding the defaults, with env (the manager's
@@ -59,34 +64,54 @@ func (s *Store) Config() *Config { return s.current.Load() }
 // *InvalidError that names the ConfigMap and the keys) is returned and kept
 // for LastError. An unknown name wraps ErrUnknownConfigMap.
 func (s *Store) Update(name string, data map[string]string) (Change, error) {
-	return s.apply(name, data, true)
+	return s.apply(name, data)
 }
 
 // Delete reverts the named ConfigMap to its defaults (for the operator
 // ConfigMap: defaults plus environment) and returns what changed.
 func (s *Store) Delete(name string) (Change, error) {
-	return s.apply(name, nil, false)
+	return s.apply(name, nil)
 }
 
-func (s *Store) apply(name string, data map[string]string, isUpdate bool) (Change, error) {
+// Subscribe registers fn to be told of every applied change that is not
+// empty, once the new configuration is in force, in the order of
+// subscription. fn runs on the writer's goroutine: it must return quickly
+// (signal a channel rather than do the work).
+func (s *Store) Subscribe(fn func(Change)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subscribers = append(s.subscribers, fn)
+}
+
+func (s *Store) apply(name string, data map[string]string) (Change, error) {
+	change, subscribers, err := s.swap(name, data)
+	if err != nil || change.Empty() {
+		return change, err
+	}
+	for _, fn := range subscribers {
+		fn(change)
+	}
+	return change, nil
+}
+
+// swap replaces the configuration in force and returns the change and the
+// subscribers to tell, which are called without the lock held.
+func (s *Store) swap(name string, data map[string]string) (Change, []func(Change), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.states[name]
 	if !ok {
-		return Change{}, fmt.Errorf("ConfigMap %q: %w (known: %s)", name, ErrUnknownConfigMap, strings.Join(Names(), ", "))
+		return Change{}, nil, fmt.Errorf("ConfigMap %q: %w (known: %s)", name, ErrUnknownConfigMap, strings.Join(Names(), ", "))
 	}
 	old := s.current.Load()
 	next, err := old.With(name, data, s.env)
 	if err != nil {
 		st.lastErr = fmt.Errorf("%w; the last good version stays in force", err)
-		return Change{}, st.lastErr
+		return Change{}, nil, st.lastErr
 	}
 	st.lastErr = nil
-	if isUpdate {
-		st.everLoaded = true
-	}
 	s.current.Store(next)
-	return Diff(old, next), nil
+	return Diff(old, next), slices.Clone(s.subscribers), nil
 }
 
 // Valid reports whether the latest version of the named ConfigMap (or its
@@ -96,16 +121,6 @@ func (s *Store) Valid(name string) bool {
 	defer s.mu.Unlock()
 	st, ok := s.states[name]
 	return ok && st.lastErr == nil
-}
-
-// EverLoaded reports whether a version of the named ConfigMap was ever
-// applied. When a ConfigMap is invalid and was never loaded, the controller
-// reports Optimized=False/ConfigInvalid on the VAs depending on it.
-func (s *Store) EverLoaded(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.states[name]
-	return ok && st.everLoaded
 }
 
 // LastError returns why the latest version of the named ConfigMap was not

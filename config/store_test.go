@@ -21,8 +21,8 @@ type step struct {
 
 // cmState is what the Store reports about one ConfigMap.
 type cmState struct {
-	Valid, EverLoaded bool
-	HasErr            bool
+	Valid  bool
+	HasErr bool
 }
 
 func TestStore(t *testing.T) {
@@ -49,7 +49,7 @@ func TestStore(t *testing.T) {
 		wantCosts   map[string]UnitCost
 		wantOptIntv time.Duration
 	}{
-		"fresh store: defaults are valid, nothing loaded": {
+		"fresh store: defaults are valid": {
 			wantStates:  allFresh,
 			wantCosts:   map[string]UnitCost{},
 			wantOptIntv: time.Minute,
@@ -58,7 +58,7 @@ func TestStore(t *testing.T) {
 			steps: []step{
 				{name: UnitCostsConfigMapName, data: goodCosts, wantChange: Change{Accelerators: []string{"H100"}}},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true, EverLoaded: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true}),
 			wantCosts:   map[string]UnitCost{"H100": {Cost: 100}},
 			wantOptIntv: time.Minute,
 		},
@@ -67,7 +67,7 @@ func TestStore(t *testing.T) {
 				{name: UnitCostsConfigMapName, data: goodCosts, wantChange: Change{Accelerators: []string{"H100"}}},
 				{name: UnitCostsConfigMapName, data: badCosts, wantErr: []string{"accelerator-unit-costs", `key "H100"`, "cost", "last good version stays in force"}},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: false, EverLoaded: true, HasErr: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: false, HasErr: true}),
 			wantCosts:   map[string]UnitCost{"H100": {Cost: 100}},
 			wantOptIntv: time.Minute,
 		},
@@ -75,7 +75,7 @@ func TestStore(t *testing.T) {
 			steps: []step{
 				{name: UnitCostsConfigMapName, data: badCosts, wantErr: []string{`key "H100"`}},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: false, EverLoaded: false, HasErr: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: false, HasErr: true}),
 			wantCosts:   map[string]UnitCost{},
 			wantOptIntv: time.Minute,
 		},
@@ -85,7 +85,7 @@ func TestStore(t *testing.T) {
 				{name: UnitCostsConfigMapName, data: badCosts, wantErr: []string{`key "H100"`}},
 				{name: UnitCostsConfigMapName, data: map[string]string{"H100": `{"cost": "100.0"}`, "L4": `{"cost": "1"}`}, wantChange: Change{Accelerators: []string{"L4"}}},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true, EverLoaded: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true}),
 			wantCosts:   map[string]UnitCost{"H100": {Cost: 100}, "L4": {Cost: 1}},
 			wantOptIntv: time.Minute,
 		},
@@ -94,7 +94,7 @@ func TestStore(t *testing.T) {
 				{name: UnitCostsConfigMapName, data: goodCosts, wantChange: Change{Accelerators: []string{"H100"}}},
 				{name: UnitCostsConfigMapName, data: goodCosts},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true, EverLoaded: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true}),
 			wantCosts:   map[string]UnitCost{"H100": {Cost: 100}},
 			wantOptIntv: time.Minute,
 		},
@@ -104,7 +104,7 @@ func TestStore(t *testing.T) {
 				{name: UnitCostsConfigMapName, data: badCosts, wantErr: []string{`key "H100"`}},
 				{del: true, name: UnitCostsConfigMapName, wantChange: Change{Accelerators: []string{"H100"}}},
 			},
-			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true, EverLoaded: true}),
+			wantStates:  with(UnitCostsConfigMapName, cmState{Valid: true}),
 			wantCosts:   map[string]UnitCost{},
 			wantOptIntv: time.Minute,
 		},
@@ -115,7 +115,7 @@ func TestStore(t *testing.T) {
 			},
 			wantStates: map[string]cmState{
 				OperatorConfigMapName:       {Valid: true},
-				UnitCostsConfigMapName:      {Valid: true, EverLoaded: true},
+				UnitCostsConfigMapName:      {Valid: true},
 				ServiceClassesConfigMapName: {Valid: true},
 				ScaleToZeroConfigMapName:    {HasErr: true},
 			},
@@ -130,7 +130,7 @@ func TestStore(t *testing.T) {
 				{name: OperatorConfigMapName, data: map[string]string{KeyGlobalOptInterval: "2m", KeyGlobalPassInterval: "5m"}, wantChange: Change{Timers: true}},
 				{del: true, name: OperatorConfigMapName, wantChange: Change{Timers: true}},
 			},
-			wantStates:  with(OperatorConfigMapName, cmState{Valid: true, EverLoaded: true}),
+			wantStates:  with(OperatorConfigMapName, cmState{Valid: true}),
 			wantCosts:   map[string]UnitCost{},
 			wantOptIntv: 30 * time.Second,
 		},
@@ -180,7 +180,7 @@ func TestStore(t *testing.T) {
 			}
 			gotStates := map[string]cmState{}
 			for _, n := range Names() {
-				gotStates[n] = cmState{Valid: s.Valid(n), EverLoaded: s.EverLoaded(n), HasErr: s.LastError(n) != nil}
+				gotStates[n] = cmState{Valid: s.Valid(n), HasErr: s.LastError(n) != nil}
 			}
 			if diff := cmp.Diff(tc.wantStates, gotStates); diff != "" {
 				t.Errorf("states mismatch (-want +got):\n%s", diff)
@@ -205,8 +205,8 @@ func TestStoreErrorWrapsInvalidError(t *testing.T) {
 	if inv.ConfigMap != ServiceClassesConfigMapName || len(inv.Problems) != 1 || inv.Problems[0].Key != "premium.yaml" {
 		t.Errorf("InvalidError = %+v", inv)
 	}
-	if s.Valid("unknown") || s.EverLoaded("unknown") || s.LastError("unknown") != nil {
-		t.Error("unknown ConfigMap reported as valid, loaded or failed")
+	if s.Valid("unknown") || s.LastError("unknown") != nil {
+		t.Error("unknown ConfigMap reported as valid or failed")
 	}
 }
 
@@ -273,4 +273,36 @@ func TestStoreConcurrent(t *testing.T) {
 	writers.Wait()
 	close(stop)
 	wg.Wait()
+}
+
+func TestStoreSubscribersHearAppliedChangesOnly(t *testing.T) {
+	s := NewStore(nil)
+	var first, second []Change
+	s.Subscribe(func(c Change) {
+		if got := s.Config().UnitCosts["H100"].Cost; got != 100 {
+			t.Errorf("a subscriber saw the old configuration in force: H100 cost %v", got)
+		}
+		first = append(first, c)
+	})
+	s.Subscribe(func(c Change) { second = append(second, c) })
+
+	steps := []struct {
+		name string
+		data map[string]string
+	}{
+		{name: UnitCostsConfigMapName, data: map[string]string{"H100": `{"cost": "100"}`}},   // applied
+		{name: UnitCostsConfigMapName, data: map[string]string{"H100": `{"cost": "100"}`}},   // no change
+		{name: UnitCostsConfigMapName, data: map[string]string{"H100": `{"cost": "cheap"}`}}, // invalid
+		{name: "unknown", data: nil}, // unknown ConfigMap
+	}
+	for _, st := range steps {
+		_, _ = s.Update(st.name, st.data)
+	}
+	want := []Change{{Accelerators: []string{"H100"}}}
+	if diff := cmp.Diff(want, first); diff != "" {
+		t.Errorf("first subscriber (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, second); diff != "" {
+		t.Errorf("second subscriber (-want +got):\n%s", diff)
+	}
 }

@@ -21,6 +21,13 @@ func setCondition(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, n
 	if ok {
 		status = metav1.ConditionTrue
 	}
+	setConditionStatus(st, generation, now, condType, status, reason, message)
+}
+
+// setConditionStatus sets a condition to any status, Unknown included: a
+// read that failed is not a fact, so it is reported as Unknown, never False.
+func setConditionStatus(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, now time.Time,
+	condType string, status metav1.ConditionStatus, reason, message string) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type: condType, Status: status, Reason: reason, Message: message,
 		ObservedGeneration: generation, LastTransitionTime: metaTime(now),
@@ -36,8 +43,8 @@ func setTargetResolvedCondition(st *llmdv1alpha1.VariantAutoscalingStatus, m *mo
 		setCondition(st, m.VA.Generation, now, llmdv1alpha1.ConditionTargetResolved, false, llmdv1alpha1.ConditionReasonTargetConflict,
 			fmt.Sprintf("%s is already sized by the older VariantAutoscaling %s; this one is left alone", target, m.OwnerOfTarget))
 	case m.Target.Err != nil:
-		setCondition(st, m.VA.Generation, now, llmdv1alpha1.ConditionTargetResolved, false, llmdv1alpha1.ConditionReasonTargetNotFound,
-			fmt.Sprintf("reading %s: %v", target, m.Target.Err))
+		setConditionStatus(st, m.VA.Generation, now, llmdv1alpha1.ConditionTargetResolved, metav1.ConditionUnknown,
+			llmdv1alpha1.ConditionReasonTargetReadFailed, fmt.Sprintf("reading %s failed: %v", target, m.Target.Err))
 	case !m.Target.Found:
 		setCondition(st, m.VA.Generation, now, llmdv1alpha1.ConditionTargetResolved, false, llmdv1alpha1.ConditionReasonTargetNotFound,
 			fmt.Sprintf("%s does not exist in namespace %s", target, m.VA.Namespace))
@@ -63,6 +70,12 @@ func setMetricsAvailableCondition(st *llmdv1alpha1.VariantAutoscalingStatus, gen
 		msg = "no load data for the model"
 	}
 	setCondition(st, generation, now, llmdv1alpha1.ConditionMetricsAvailable, false, reason, msg+"; replicas are held")
+}
+
+// setOptimizedUnknownCondition says the VA could not be planned because
+// something it depends on could not be read.
+func setOptimizedUnknownCondition(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, reason, message string, now time.Time) {
+	setConditionStatus(st, generation, now, llmdv1alpha1.ConditionOptimized, metav1.ConditionUnknown, reason, message)
 }
 
 // setOptimizedCondition says whether the desired replicas come from a

@@ -30,9 +30,9 @@ func TestSetTargetResolvedCondition(t *testing.T) {
 			member: modelgroup.Member{VA: va},
 			want:   metav1.Condition{Type: "TargetResolved", Status: "False", Reason: "TargetNotFound"},
 		},
-		"lookup error": {
+		"lookup error is not a fact": {
 			member: modelgroup.Member{VA: va, Target: modelgroup.Target{Err: errors.New("forbidden")}},
-			want:   metav1.Condition{Type: "TargetResolved", Status: "False", Reason: "TargetNotFound"},
+			want:   metav1.Condition{Type: "TargetResolved", Status: "Unknown", Reason: "TargetReadFailed"},
 		},
 		"owned by an older VA": {
 			member: modelgroup.Member{VA: va, OwnerOfTarget: "older", Target: modelgroup.Target{Found: true}},

@@ -19,6 +19,8 @@ import (
 
 // ConfigWatcher applies ConfigMap changes to the store and enqueues only the
 // groups the diff affects. An invalid ConfigMap keeps the last good config.
+// What else must follow a change (the global pass's timer, the Prometheus
+// connection) subscribes to the store.
 type ConfigWatcher struct {
 	Namespace string
 	Store     *config.Store
@@ -26,8 +28,6 @@ type ConfigWatcher struct {
 	Enqueuer  modelgroup.Enqueuer
 	Recorder  crrecorder.EventRecorder
 	Metrics   *Metrics
-	// OnChange is told of every applied change (e.g. timers, Prometheus reconnects).
-	OnChange func(config.Change)
 }
 
 // Watches reports whether a ConfigMap is one of the operator's.
@@ -40,9 +40,6 @@ func (w *ConfigWatcher) Apply(ctx context.Context, cm *corev1.ConfigMap, deleted
 	change, ok := w.update(ctx, cm, deleted)
 	if !ok || change.Empty() {
 		return nil
-	}
-	if w.OnChange != nil {
-		w.OnChange(change)
 	}
 	keys, err := w.affectedGroups(ctx, change)
 	if err != nil {

@@ -3,9 +3,10 @@ package controller
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
-	"time"
 
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -20,44 +21,71 @@ import (
 // choices from the config in force, and enqueues only the groups whose
 // recorded choice drifted. It also drops the series of vanished groups.
 type GlobalPass struct {
-	Cache    client.Reader
-	Config   modelgroup.ConfigSource
-	Metrics  *Metrics
-	Triggers *modelgroup.Triggers
-	// Enqueue receives the drifted groups (a channel source of the controller).
-	Enqueue chan<- event.TypedGenericEvent[modelgroup.Key]
-	// Kick, when signalled, runs a pass now (e.g. the interval changed).
-	Kick <-chan struct{}
-
-	records *records
+	cache    client.Reader
+	config   modelgroup.ConfigSource
+	metrics  *Metrics
+	triggers *modelgroup.Triggers
+	records  *records
+	clock    clock.Clock
+	// events carries the drifted groups to the controller (a channel source).
+	events chan event.TypedGenericEvent[modelgroup.Key]
+	// kick, when signalled, runs a pass now (the interval changed).
+	kick chan struct{}
 }
+
+// NewGlobalPass returns the pass over the groups rec reconciles: it compares
+// rec's records with the VAs in cache. It subscribes to store so that a new
+// GLOBAL_PASS_INTERVAL applies at once; clk defaults to the real clock.
+func NewGlobalPass(rec *GroupReconciler, cache client.Reader, store *config.Store, clk clock.Clock) *GlobalPass {
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	p := &GlobalPass{
+		cache: cache, config: store, metrics: rec.metrics, triggers: rec.triggers, records: rec.records,
+		clock: clk, events: make(chan event.TypedGenericEvent[modelgroup.Key], passEventBuffer),
+		kick: make(chan struct{}, 1),
+	}
+	store.Subscribe(func(c config.Change) {
+		if c.Timers {
+			signal(p.kick)
+		}
+	})
+	return p
+}
+
+// passEventBuffer is the capacity of the channel of drifted groups.
+const passEventBuffer = 1024
+
+// Events is the channel of drifted groups, for the controller to watch.
+func (p *GlobalPass) Events() <-chan event.TypedGenericEvent[modelgroup.Key] { return p.events }
 
 // NeedLeaderElection makes the pass run on the leader only.
 func (*GlobalPass) NeedLeaderElection() bool { return true }
 
 // Start runs passes until ctx ends.
 func (p *GlobalPass) Start(ctx context.Context) error {
-	timer := time.NewTimer(p.Config.Config().Operator.PassInterval)
+	timer := p.clock.NewTimer(p.config.Config().Operator.PassInterval)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-p.Kick:
-		case <-timer.C:
+		case <-p.kick:
+		case <-timer.C():
 		}
 		if _, err := p.Run(ctx); err != nil {
 			log.FromContext(ctx).Error(err, "Global pass")
 		}
-		timer.Reset(p.Config.Config().Operator.PassInterval)
+		timer.Stop()
+		timer.Reset(p.config.Config().Operator.PassInterval)
 	}
 }
 
 // Run makes one pass and returns the drifted groups it enqueued.
 func (p *GlobalPass) Run(ctx context.Context) ([]modelgroup.Key, error) {
 	var list llmdv1alpha1.VariantAutoscalingList
-	if err := p.Cache.List(ctx, &list); err != nil {
-		return nil, err
+	if err := p.cache.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("listing the VariantAutoscalings: %w", err)
 	}
 	groups := map[modelgroup.Key][]*llmdv1alpha1.VariantAutoscaling{}
 	for i := range list.Items {
@@ -66,9 +94,9 @@ func (p *GlobalPass) Run(ctx context.Context) ([]modelgroup.Key, error) {
 			groups[modelgroup.KeyOf(va)] = append(groups[modelgroup.KeyOf(va)], va)
 		}
 	}
-	p.Metrics.Groups.Set(float64(len(groups)))
+	p.metrics.Groups.Set(float64(len(groups)))
 	recorded := p.records.snapshot()
-	cfg := p.Config.Config()
+	cfg := p.config.Config()
 	var drifted []modelgroup.Key
 	for key, members := range groups {
 		if driftedGroup(cfg, key, members, recorded[key]) {
@@ -83,14 +111,14 @@ func (p *GlobalPass) Run(ctx context.Context) ([]modelgroup.Key, error) {
 	}
 	slices.SortFunc(drifted, func(a, b modelgroup.Key) int { return cmp.Compare(a.String(), b.String()) })
 	for _, key := range drifted {
-		p.Triggers.Record(key, modelgroup.TriggerGlobalPass)
+		p.triggers.Record(key, modelgroup.TriggerGlobalPass)
 		select {
-		case p.Enqueue <- event.TypedGenericEvent[modelgroup.Key]{Object: key}:
+		case p.events <- event.TypedGenericEvent[modelgroup.Key]{Object: key}:
 		case <-ctx.Done():
 			return drifted, ctx.Err()
 		}
 	}
-	p.Metrics.GlobalPassDrifted.Add(float64(len(drifted)))
+	p.metrics.GlobalPassDrifted.Add(float64(len(drifted)))
 	if len(drifted) > 0 {
 		log.FromContext(ctx).Info("Global pass enqueued drifted groups", "groups", len(groups), "drifted", len(drifted))
 	}
@@ -141,8 +169,9 @@ func equalReplicas(a, b *int32) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
-// kickQueue is a non-blocking single-slot signal.
-func kick(ch chan struct{}) {
+// signal sends on a single-slot channel without blocking: a pending signal
+// already covers this one.
+func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:

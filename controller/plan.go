@@ -43,15 +43,10 @@ func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, 
 	cfg := snap.Config
 	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
 	in := allocator.Input{
-		Load:  allocatorLoad(snap.Load),
-		State: state,
-		Now:   now,
-		Policy: allocator.Policy{
-			ScaleToZero:         plan.ScaleToZero.Enabled,
-			Retention:           plan.ScaleToZero.Retention,
-			StabilizationWindow: cfg.Operator.StabilizationWindow,
-			CostSavingThreshold: cfg.Operator.CostSavingThreshold,
-		},
+		Load:   allocatorLoad(snap.Load),
+		State:  state,
+		Now:    now,
+		Policy: groupPolicy(cfg, plan.ScaleToZero),
 	}
 	var planned []int // indexes into plan.Variants of the members given to the allocator
 	var slo *config.SLO
@@ -63,9 +58,12 @@ func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, 
 		setTargetResolvedCondition(&vp.Status, m, now)
 		setMetricsAvailableCondition(&vp.Status, m.VA.Generation, snap.Load, now)
 		variant, memberSLO, reason, err := resolveVariant(cfg, m)
-		if err != nil {
+		switch {
+		case err != nil && reason == llmdv1alpha1.ConditionReasonTargetReadFailed:
+			setOptimizedUnknownCondition(&vp.Status, m.VA.Generation, reason, err.Error(), now)
+		case err != nil:
 			setOptimizedCondition(&vp.Status, m.VA.Generation, false, reason, err.Error(), now)
-		} else {
+		default:
 			vp.Planned, vp.Cost = true, variant.Cost
 			in.Variants = append(in.Variants, variant)
 			planned = append(planned, i)
@@ -102,6 +100,10 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant
 		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetConflict,
 			fmt.Errorf("the scale target is sized by the older VariantAutoscaling %s", m.OwnerOfTarget)
 	}
+	if m.Target.Err != nil {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetReadFailed,
+			errors.New("the scale target could not be read; its replicas are left as they are (see TargetResolved)")
+	}
 	if !m.Target.Found {
 		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetNotFound,
 			errors.New("the scale target cannot be read; see TargetResolved")
@@ -134,6 +136,26 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant
 	}, slo, "", nil
 }
 
+// groupPolicy is the allocator policy of a group under cfg: the operator's
+// rules and the group's scale-to-zero policy. allocator.DefaultPolicy is
+// this policy under the defaults (TestDefaultPolicyIsTheOperatorDefault).
+func groupPolicy(cfg *config.Config, stz config.ScaleToZeroPolicy) allocator.Policy {
+	return allocator.Policy{
+		ScaleToZero:         stz.Enabled,
+		Retention:           stz.Retention,
+		StabilizationWindow: cfg.Operator.StabilizationWindow,
+		CostSavingThreshold: cfg.Operator.CostSavingThreshold,
+	}
+}
+
+// decisionReason converts an allocator reason to the API's. Every
+// allocator.Reason constant is declared in api/v1alpha1 with the same name
+// and value (TestAllocatorReasonsAreDecisionReasons), so the conversion is
+// the identity on the text.
+func decisionReason(r allocator.Reason) llmdv1alpha1.DecisionReason {
+	return llmdv1alpha1.DecisionReason(r)
+}
+
 // stricter returns the tighter of two SLOs, target by target: a group serves
 // one model, so it meets the strictest SLO any of its variants asks for.
 func stricter(a *config.SLO, b config.SLO) *config.SLO {
@@ -164,7 +186,7 @@ func applyDecision(vp *variantPlan, d allocator.Decision, outcome allocator.Outc
 		PredictedTTFT: llmdv1alpha1.FormatDecimal(d.TTFT, 1),
 		PredictedITL:  llmdv1alpha1.FormatDecimal(d.ITL, 1),
 		CostPerHour:   llmdv1alpha1.FormatDecimal(d.Cost, 2),
-		Reason:        llmdv1alpha1.DecisionReason(d.Reason),
+		Reason:        decisionReason(d.Reason),
 	}
 	if st.Decision != nil {
 		decision.LastChangeTime = st.Decision.LastChangeTime

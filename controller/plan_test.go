@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -108,6 +109,17 @@ func TestPlanGroup(t *testing.T) {
 			want: map[string]planSummary{
 				"gone": {Optimized: "False/TargetNotFound"},
 				"dup":  {Optimized: "False/TargetConflict"},
+			},
+		},
+		"a target that cannot be read is Unknown, the rest is planned": {
+			members: []modelgroup.Member{
+				member(builders.MakeVA("h", "ns").Model("llama"), 1),
+				{VA: builders.MakeVA("unread", "ns").Model("llama").Obj(), Target: modelgroup.Target{Err: errors.New("etcd timeout")}},
+			},
+			load: light,
+			want: map[string]planSummary{
+				"h":      {Planned: true, Desired: ptr.To[int32](1), Reason: "Optimal", Optimized: "True/Succeeded"},
+				"unread": {Optimized: "Unknown/TargetReadFailed"},
 			},
 		},
 	}

@@ -6,9 +6,11 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"time"
 
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -26,39 +28,77 @@ import (
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
-// GroupReconciler plans one model group per request.
+// GroupReconciler plans one model group per request. Build it with
+// NewGroupReconciler: the global pass reads the records it keeps.
 type GroupReconciler struct {
+	client    client.Client
+	snapshots *modelgroup.Snapshotter
+	triggers  *modelgroup.Triggers
+	recorder  crrecorder.EventRecorder
+	metrics   *Metrics
+	cache     *allocator.CapacityCache
+	clock     clock.PassiveClock
+	actuation Actuation
+	dryRun    bool
+	records   *records
+	observe   func(modelgroup.Key, modelgroup.Trigger)
+}
+
+// ReconcilerOptions are what a GroupReconciler works with. Client,
+// Snapshots, Triggers, Recorder and Metrics are required.
+type ReconcilerOptions struct {
+	// Client writes statuses and patches /scale.
 	Client    client.Client
 	Snapshots *modelgroup.Snapshotter
-	Triggers  *modelgroup.Triggers
-	Recorder  crrecorder.EventRecorder
-	Metrics   *Metrics
-	Cache     *allocator.CapacityCache
-	Clock     func() time.Time
+	// Triggers tells why a group was enqueued (shared with the event handlers).
+	Triggers *modelgroup.Triggers
+	Recorder crrecorder.EventRecorder
+	Metrics  *Metrics
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
+	// Actuation defaults to ActuationMetrics.
 	Actuation Actuation
 	// DryRun decides and reports but never actuates, for every VA.
 	DryRun bool
+	// Observe, when set, is called at the start of every group reconcile.
+	Observe func(modelgroup.Key, modelgroup.Trigger)
+}
 
-	records *records
-	observe func(modelgroup.Key, modelgroup.Trigger)
+// NewGroupReconciler returns a reconciler with an empty record of groups.
+func NewGroupReconciler(o ReconcilerOptions) *GroupReconciler {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Actuation == "" {
+		o.Actuation = ActuationMetrics
+	}
+	return &GroupReconciler{
+		client: o.Client, snapshots: o.Snapshots, triggers: o.Triggers, recorder: o.Recorder,
+		metrics: o.Metrics, cache: allocator.NewCapacityCache(allocator.DefaultCacheSize), clock: o.Clock,
+		actuation: o.Actuation, dryRun: o.DryRun, records: newRecords(), observe: o.Observe,
+	}
 }
 
 // Reconcile gathers the group's snapshot, plans it, writes the statuses that
 // changed, actuates and asks to be called again when a time rule matures.
+//
+// It returns either an error or a RequeueAfter, never both: controller-runtime
+// ignores the result when there is an error and retries with its backoff;
+// that retry plans the group afresh, time rules included.
 func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (reconcile.Result, error) {
-	trigger := r.Triggers.Take(key)
+	trigger := r.triggers.Take(key)
 	logger := log.FromContext(ctx).WithValues("group", key.String(), "trigger", trigger)
 	ctx = log.IntoContext(ctx, logger)
 	logger.Info("Starting reconciliation")
-	r.Metrics.GroupReconciles.WithLabelValues(string(trigger)).Inc()
+	r.metrics.GroupReconciles.WithLabelValues(string(trigger)).Inc()
 	if r.observe != nil {
 		r.observe(key, trigger)
 	}
-	start := r.Clock()
+	start := r.clock.Now()
 
-	snap, err := r.Snapshots.Snapshot(ctx, key)
+	snap, err := r.snapshots.Snapshot(ctx, key)
 	if err != nil {
-		return reconcile.Result{}, err
+		return reconcile.Result{}, fmt.Errorf("reading model group %s: %w", key, err)
 	}
 	previous := r.records.get(key)
 	if len(snap.Members) == 0 {
@@ -66,8 +106,8 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 		r.records.remove(key)
 		return reconcile.Result{}, nil
 	}
-	r.Metrics.VariantEvaluations.Add(float64(len(snap.Members)))
-	plan := planGroup(snap, previous.State, start, r.Cache)
+	r.metrics.VariantEvaluations.Add(float64(len(snap.Members)))
+	plan := planGroup(snap, previous.State, start, r.cache)
 
 	statusErr := r.writeStatuses(ctx, plan)
 	record, actuateErr := r.actuate(ctx, plan)
@@ -75,8 +115,24 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	r.forgetVariants(previous, record)
 	r.records.put(key, record)
 
-	r.Metrics.OptimizationSeconds.Observe(r.Clock().Sub(start).Seconds())
-	return reconcile.Result{RequeueAfter: requeueAfter(plan, start, snap.Config.Operator.OptInterval)}, errors.Join(statusErr, actuateErr)
+	r.metrics.OptimizationSeconds.Observe(r.clock.Since(start).Seconds())
+	if err := errors.Join(readErrors(snap), statusErr, actuateErr); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: requeueAfter(plan, start, snap.Config.Operator.OptInterval)}, nil
+}
+
+// readErrors returns the targets that could not be read, so that the group is
+// retried until they can: their VAs are left as they are meanwhile.
+func readErrors(snap *modelgroup.Snapshot) error {
+	var errs []error
+	for i := range snap.Members {
+		if err := snap.Members[i].Target.Err; err != nil {
+			va := snap.Members[i].VA
+			errs = append(errs, fmt.Errorf("reading the scale target of %s/%s: %w", va.Namespace, va.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // actuate applies the desired replicas of planned VAs in Auto mode, and
@@ -94,11 +150,11 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan) (*groupRe
 				record.KeptCheapest = va.Name
 			}
 		}
-		if vp.Planned && !r.DryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
+		if vp.Planned && !r.dryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
 			vr.Series = seriesLabels(va)
-			r.Metrics.publish(va, vp.Desired, vp.Member.Target.StatusReplicas)
-			if r.Actuation == ActuationScale && vp.Desired != vp.Member.Target.SpecReplicas {
-				if err := scaleTarget(ctx, r.Client, va, vp.Desired); err != nil {
+			r.metrics.publish(va, vp.Desired, vp.Member.Target.StatusReplicas)
+			if r.actuation == ActuationScale && vp.Desired != vp.Member.Target.SpecReplicas {
+				if err := scaleTarget(ctx, r.client, va, vp.Desired); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -118,9 +174,9 @@ func (r *GroupReconciler) forgetVariants(previous, current *groupRecord) {
 		if current != nil && maps.Equal(current.Variants[name].Series, vr.Series) {
 			continue
 		}
-		r.Metrics.DesiredReplicas.Delete(vr.Series)
-		r.Metrics.CurrentReplicas.Delete(vr.Series)
-		r.Metrics.DesiredRatio.Delete(vr.Series)
+		r.metrics.DesiredReplicas.Delete(vr.Series)
+		r.metrics.CurrentReplicas.Delete(vr.Series)
+		r.metrics.DesiredRatio.Delete(vr.Series)
 	}
 }
 

@@ -2,11 +2,12 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	"github.com/llm-d/variant-autoscaler/allocator"
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -33,6 +33,11 @@ const ControllerName = "variant-autoscaler"
 type Options struct {
 	// ConfigNamespace holds the operator's ConfigMaps.
 	ConfigNamespace string
+	// Store is the configuration in force. The process creates it at start
+	// (config.NewStore with the manager's environment) and shares it with
+	// whatever else reads the configuration, such as the load source, which
+	// subscribes to it for changes. Required.
+	Store *config.Store
 	// Load gives each group's load. Sources that also implement
 	// manager.Runnable are started with the manager; those implementing
 	// modelgroup.LoadNotifier enqueue the groups whose load moved.
@@ -43,14 +48,10 @@ type Options struct {
 	DryRun bool
 	// MaxConcurrentReconciles is the number of groups planned at once (default 4).
 	MaxConcurrentReconciles int
-	// Env overrides keys of variantautoscaling-config (see config.OperatorEnv).
-	Env map[string]string
 	// Metrics receives the operator's series (default DefaultMetrics()).
 	Metrics *Metrics
-	// Clock defaults to time.Now.
-	Clock func() time.Time
-	// OnConfigChange is told of every applied configuration change.
-	OnConfigChange func(config.Change)
+	// Clock defaults to the real clock; tests inject a fake one.
+	Clock clock.Clock
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 	// ObserveReconcile, when set, is called at the start of every group
@@ -87,13 +88,13 @@ func CacheOptions(configNamespace string, watchNamespaces []string) cache.Option
 // and the tests all call it unchanged.
 func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*Operator, error) {
 	if opts.Load == nil {
-		return nil, fmt.Errorf("a load source is required")
+		return nil, errors.New("a load source is required")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("a config store is required (config.NewStore)")
 	}
 	if opts.ConfigNamespace == "" {
 		opts.ConfigNamespace = config.DefaultNamespace
-	}
-	if opts.Actuation == "" {
-		opts.Actuation = ActuationMetrics
 	}
 	if opts.MaxConcurrentReconciles <= 0 {
 		opts.MaxConcurrentReconciles = 4
@@ -102,48 +103,33 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		opts.Metrics = DefaultMetrics()
 	}
 	if opts.Clock == nil {
-		opts.Clock = time.Now
+		opts.Clock = clock.RealClock{}
 	}
 	if err := indexer.Setup(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 
-	store := config.NewStore(opts.Env)
+	store := opts.Store
 	triggers := modelgroup.NewTriggers()
 	enqueuer := modelgroup.Enqueuer{Triggers: triggers}
 	recorder := mgr.GetEventRecorder(ControllerName)
-	recs := newRecords()
-	passEvents := make(chan event.TypedGenericEvent[modelgroup.Key], 1024)
-	passKick := make(chan struct{}, 1)
 
 	watcher := &ConfigWatcher{
 		Namespace: opts.ConfigNamespace, Store: store, Cache: mgr.GetCache(), Enqueuer: enqueuer,
 		Recorder: recorder, Metrics: opts.Metrics,
-		OnChange: func(c config.Change) {
-			if c.Timers {
-				kick(passKick)
-			}
-			if opts.OnConfigChange != nil {
-				opts.OnConfigChange(c)
-			}
-		},
 	}
 	// The manager's API reader works before the caches start.
 	watcher.LoadInitial(ctx, mgr.GetAPIReader())
 
-	rec := &GroupReconciler{
+	rec := NewGroupReconciler(ReconcilerOptions{
 		Client: mgr.GetClient(),
 		Snapshots: &modelgroup.Snapshotter{
 			Cache: mgr.GetCache(), Scales: mgr.GetClient(), Config: store, Load: opts.Load,
 		},
-		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics,
-		Cache: allocator.NewCapacityCache(4096), Clock: opts.Clock,
-		Actuation: opts.Actuation, DryRun: opts.DryRun, records: recs, observe: opts.ObserveReconcile,
-	}
-	pass := &GlobalPass{
-		Cache: mgr.GetCache(), Config: store, Metrics: opts.Metrics, Triggers: triggers,
-		Enqueue: passEvents, Kick: passKick, records: recs,
-	}
+		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics, Clock: opts.Clock,
+		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile,
+	})
+	pass := NewGlobalPass(rec, mgr.GetCache(), store, opts.Clock)
 
 	b := builder.TypedControllerManagedBy[modelgroup.Key](mgr).
 		Named("modelgroup").
@@ -154,7 +140,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &llmdv1alpha1.VariantAutoscaling{}, enqueuer.VAHandler())).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &appsv1.Deployment{}, enqueuer.DeploymentHandler(mgr.GetCache()))).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &corev1.ConfigMap{}, watcher.Handler())).
-		WatchesRawSource(source.TypedChannel(passEvents, handler.TypedFuncs[modelgroup.Key, modelgroup.Key]{
+		WatchesRawSource(source.TypedChannel(pass.Events(), handler.TypedFuncs[modelgroup.Key, modelgroup.Key]{
 			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[modelgroup.Key], q modelgroup.Queue) {
 				q.Add(e.Object)
 			},

@@ -24,8 +24,8 @@ func (r *GroupReconciler) writeStatuses(ctx context.Context, plan groupPlan) err
 		}
 		updated := va.DeepCopy()
 		updated.Status = vp.Status
-		r.Metrics.StatusWrites.Inc()
-		if err := r.Client.Status().Patch(ctx, updated, client.MergeFrom(va)); err != nil && !apierrors.IsNotFound(err) {
+		r.metrics.StatusWrites.Inc()
+		if err := r.client.Status().Patch(ctx, updated, client.MergeFrom(va)); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("writing the status of %s/%s: %w", va.Namespace, va.Name, err))
 		}
 	}
@@ -53,10 +53,10 @@ func (r *GroupReconciler) recordEvents(plan groupPlan) {
 			continue
 		}
 		note := fmt.Sprintf("desired replicas %d -> %d (%s)", before, vp.Desired, vp.Status.Decision.Reason)
-		if va.Spec.EffectiveMode() == llmdv1alpha1.ModePreview || r.DryRun {
+		if va.Spec.EffectiveMode() == llmdv1alpha1.ModePreview || r.dryRun {
 			note += "; preview only, not actuated"
 		}
-		r.Recorder.Eventf(va, nil, eventType, reason, "Scale", "%s", note)
+		r.recorder.Eventf(va, nil, eventType, reason, "Scale", "%s", note)
 	}
 }
 

@@ -18,6 +18,10 @@ import (
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
+// notReadyRetry is how soon Start retries while the config source has no
+// configuration.
+const notReadyRetry = 200 * time.Millisecond
+
 // rewakeAfter is how long the gateway watcher waits before it sends a group
 // that is still at zero with demand again (the first plan may have failed),
 // and before it asks again whether a group with demand that was not at zero

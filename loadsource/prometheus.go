@@ -24,9 +24,6 @@ const (
 	DefaultRateWindow           = time.Minute
 	DefaultMaxConcurrentQueries = 4
 	defaultChangeBuffer         = 1024
-	// notReadyRetry is how soon Start retries while the config source has
-	// no configuration yet.
-	notReadyRetry = 200 * time.Millisecond
 )
 
 // PrometheusOptions configure a Prometheus source. Only Config is required.
@@ -34,8 +31,8 @@ type PrometheusOptions struct {
 	// Config gives the configuration in force. It is read at every refresh:
 	// the Prometheus connection (PROMETHEUS_*), the refresh interval
 	// (GLOBAL_OPT_INTERVAL), the notification tolerance
-	// (LOAD_CHANGE_TOLERANCE) and the scale-to-zero retention periods. A nil
-	// *config.Config means "not ready yet": the refresh waits for it.
+	// (LOAD_CHANGE_TOLERANCE) and the scale-to-zero retention periods. It
+	// is the process's config.Store, so it always has a configuration.
 	Config modelgroup.ConfigSource
 	// RateWindow is the range of the rate() queries (default 1m).
 	RateWindow time.Duration
@@ -136,8 +133,8 @@ func (s *Prometheus) Changes() <-chan event.TypedGenericEvent[modelgroup.Key] { 
 
 // OnConfigChange makes Start refresh at once when a change concerns the
 // source: the Prometheus connection, the timers, or the scale-to-zero
-// policies (whose retention periods are queried). Wire it to
-// controller.Options.OnConfigChange.
+// policies (whose retention periods are queried). Subscribe it to the
+// config.Store: store.Subscribe(source.OnConfigChange).
 func (s *Prometheus) OnConfigChange(c config.Change) {
 	if c.Prometheus || c.Timers || c.AllGroups || len(c.Models) > 0 {
 		select {
@@ -163,13 +160,11 @@ func (s *Prometheus) Start(ctx context.Context) error {
 	ctx = log.IntoContext(ctx, logger)
 	for {
 		started := s.opts.Now()
-		wait := notReadyRetry
-		if cfg := s.opts.Config.Config(); cfg != nil {
-			if _, err := s.refresh(ctx, cfg); err != nil && ctx.Err() != nil {
-				return nil
-			}
-			wait = cfg.Operator.OptInterval - s.opts.Now().Sub(started)
+		cfg := s.opts.Config.Config()
+		if _, err := s.refresh(ctx, cfg); err != nil && ctx.Err() != nil {
+			return nil
 		}
+		wait := cfg.Operator.OptInterval - s.opts.Now().Sub(started)
 		timer := time.NewTimer(max(wait, 0))
 		select {
 		case <-ctx.Done():
@@ -185,14 +180,9 @@ func (s *Prometheus) Start(ctx context.Context) error {
 // Refresh runs one refresh now with the configuration in force: it queries
 // Prometheus, replaces the readings Load answers from and sends the changed
 // groups. It returns what happened; stats.Err says why the readings are
-// unavailable. The error is non-nil only when ctx ended or no configuration
-// is available yet.
+// unavailable. The error is non-nil only when ctx ended.
 func (s *Prometheus) Refresh(ctx context.Context) (RefreshStats, error) {
-	cfg := s.opts.Config.Config()
-	if cfg == nil {
-		return RefreshStats{}, errors.New("no configuration in force yet")
-	}
-	return s.refresh(ctx, cfg)
+	return s.refresh(ctx, s.opts.Config.Config())
 }
 
 func (s *Prometheus) refresh(ctx context.Context, cfg *config.Config) (RefreshStats, error) {

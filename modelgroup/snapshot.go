@@ -26,7 +26,8 @@ type Target struct {
 	SpecReplicas int32
 	// StatusReplicas is the replica count the workload reports running.
 	StatusReplicas int32
-	// Err is a lookup error other than "not found".
+	// Err is a lookup error other than "not found": the target's state is
+	// unknown, so nothing is decided for it.
 	Err error
 }
 
@@ -64,7 +65,9 @@ type Snapshotter struct {
 }
 
 // Snapshot reads the group's members through the spec.modelID index (one
-// cache List), each target's replicas, the config in force and the load.
+// cache List), each target's replicas, the config in force and the load. It
+// fails only when the members cannot be listed; a target that cannot be
+// read is reported in its member's Target.Err.
 func (s *Snapshotter) Snapshot(ctx context.Context, key Key) (*Snapshot, error) {
 	var list llmdv1alpha1.VariantAutoscalingList
 	if err := s.Cache.List(ctx, &list, client.InNamespace(key.Namespace),
@@ -78,12 +81,14 @@ func (s *Snapshotter) Snapshot(ctx context.Context, key Key) (*Snapshot, error) 
 		if va.DeletionTimestamp != nil {
 			continue
 		}
+		// A failed read is not a fact: the member carries the error (its
+		// conditions say Unknown) and the rest of the group is still read.
 		owner, err := s.targetOwner(ctx, va)
-		if err != nil {
-			return nil, err
-		}
 		m := Member{VA: va, OwnerOfTarget: owner}
-		if owner == "" {
+		switch {
+		case err != nil:
+			m.Target = Target{Err: err}
+		case owner == "":
 			m.Target = s.target(ctx, va)
 		}
 		snap.Members = append(snap.Members, m)

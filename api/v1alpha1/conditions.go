@@ -16,6 +16,10 @@ const (
 	ConditionReasonTargetFound    = "TargetFound"
 	ConditionReasonTargetNotFound = "TargetNotFound"
 	ConditionReasonTargetConflict = "TargetConflict"
+	// ConditionReasonTargetReadFailed: reading the scale target failed (an
+	// error other than "not found"); TargetResolved and Optimized are
+	// Unknown and the target is left as it is until a read succeeds.
+	ConditionReasonTargetReadFailed = "TargetReadFailed"
 
 	// MetricsAvailable reasons.
 	ConditionReasonMetricsFound    = "MetricsFound"

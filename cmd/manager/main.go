@@ -316,24 +316,23 @@ func start(ctx context.Context, o *options, environ []string) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 
-	cfg := &deferredConfig{}
-	load, err := loadSources[o.loadSource].build(o, loadDeps{Config: cfg, Manager: mgr})
+	// One store for the whole process: the controllers write it, the load
+	// source reads it and subscribes to its changes.
+	store := config.NewStore(config.OperatorEnv(environ))
+	load, err := loadSources[o.loadSource].build(o, loadDeps{Store: store, Manager: mgr})
 	if err != nil {
 		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
 	}
-	op, err := controller.SetupControllers(ctx, mgr, controller.Options{
+	if _, err := controller.SetupControllers(ctx, mgr, controller.Options{
 		ConfigNamespace:         o.configNamespace,
-		Load:                    load.Source,
+		Store:                   store,
+		Load:                    load,
 		Actuation:               controller.Actuation(o.actuation),
 		DryRun:                  o.dryRun,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-		Env:                     config.OperatorEnv(environ),
-		OnConfigChange:          load.OnConfigChange,
-	})
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
-	cfg.set(op.Store)
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the liveness check: %w", err)

@@ -314,6 +314,7 @@ func startOperator(cfg *rest.Config, source *loadsource.Synthetic, metrics *cont
 	ctx, cancel := context.WithCancel(log.IntoContext(context.Background(), logger))
 	if _, err := controller.SetupControllers(ctx, mgr, controller.Options{
 		ConfigNamespace:    config.DefaultNamespace,
+		Store:              config.NewStore(nil),
 		Load:               source,
 		Actuation:          controller.ActuationScale,
 		Metrics:            metrics,

@@ -40,7 +40,7 @@ var capacityFactors = func() []float64 {
 // on its own, from empty replicas.
 func Hindsight(sc Scenario, arrivals []workload.Arrival) (Result, error) {
 	rec := newRecorder(sc.Models)
-	cache := allocator.NewCapacityCache(4096)
+	cache := allocator.NewCapacityCache(allocator.DefaultCacheSize)
 	res := Result{Policy: HindsightName, Trace: sc.Trace.Name, Conserved: true}
 	end := sc.Trace.Duration * 1000
 	nSlots := int(math.Ceil(end / SlotLength))

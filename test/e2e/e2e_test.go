@@ -76,17 +76,6 @@ const (
 
 func extraModel(i int) string { return fmt.Sprintf("model-%03d", i) }
 
-// deferredConfig answers the operator's config store once it exists; until
-// then nil, which makes the load source wait.
-type deferredConfig struct{ store atomic.Pointer[config.Store] }
-
-func (d *deferredConfig) Config() *config.Config {
-	if s := d.store.Load(); s != nil {
-		return s.Config()
-	}
-	return nil
-}
-
 // refreshLog records every refresh with the HTTP requests it sent.
 type refreshLog struct {
 	inFlight atomic.Int64 // requests since the last refresh ended
@@ -186,22 +175,22 @@ func TestOperatorWithPrometheus(t *testing.T) {
 
 	// The operator's ConfigMaps and the operator with the Prometheus source.
 	applyConfig(t, s.prom.URL())
-	cfg := &deferredConfig{}
+	store := config.NewStore(nil)
 	s.source, err = loadsource.NewPrometheus(loadsource.PrometheusOptions{
-		Config: cfg, RateWindow: rateWindow,
+		Config: store, RateWindow: rateWindow,
 		WrapTransport: s.refreshs.wrap, OnRefresh: s.refreshs.observe,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	store.Subscribe(s.source.OnConfigChange)
 	op, err := env.StartOperator(controller.Options{
-		ConfigNamespace: framework.ConfigNamespace, Load: s.source,
-		Actuation: controller.ActuationScale, OnConfigChange: s.source.OnConfigChange,
+		ConfigNamespace: framework.ConfigNamespace, Store: store, Load: s.source,
+		Actuation: controller.ActuationScale,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.store.Store(op.Store)
 	t.Cleanup(func() {
 		if err := op.Stop(); err != nil {
 			t.Errorf("stopping the operator: %v", err)

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
@@ -29,7 +30,8 @@ type Operator struct {
 }
 
 // StartOperator starts a manager with SetupControllers, exactly as the
-// manager binary wires it, with fresh metrics so tests read exact counts.
+// manager binary wires it, with fresh metrics so tests read exact counts and
+// a fresh config store unless opts.Store is set.
 func (e *Env) StartOperator(opts controller.Options, watchNamespaces ...string) (*Operator, error) {
 	if opts.ConfigNamespace == "" {
 		return nil, fmt.Errorf("StartOperator: set ConfigNamespace")
@@ -42,6 +44,9 @@ func (e *Env) StartOperator(opts controller.Options, watchNamespaces ...string) 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating a manager: %w", err)
+	}
+	if opts.Store == nil {
+		opts.Store = config.NewStore(nil)
 	}
 	setTestLogger()
 	counter := NewReconcileCounter()

@@ -6,6 +6,9 @@ package behaviour
 import (
 	"context"
 	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
@@ -17,7 +20,14 @@ var (
 	env  *framework.Env
 	op   *framework.Operator
 	load *loadsource.Memory
+	// clk is the operator's clock: time rules (scale-to-zero retention) are
+	// tested by stepping it, not by waiting.
+	clk = clocktesting.NewFakeClock(time.Now())
 )
+
+// idleRetention is the scale-to-zero retention of the "idle" model; only the
+// operator's clock ever waits for it.
+const idleRetention = 10 * time.Minute
 
 func TestMain(m *testing.M) {
 	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
@@ -49,7 +59,7 @@ func setUp(ctx context.Context) error {
 				"idle", "quiet", "blind", "preview", "busy", "shared", "drift", "orphan"),
 		},
 		config.ScaleToZeroConfigMapName: {
-			"idle": "modelID: idle\nenableScaleToZero: true\nretentionPeriod: 4s\n",
+			"idle": "modelID: idle\nenableScaleToZero: true\nretentionPeriod: " + idleRetention.String() + "\n",
 		},
 	}
 	for name, data := range configMaps {
@@ -61,6 +71,7 @@ func setUp(ctx context.Context) error {
 	var err error
 	op, err = env.StartOperator(controller.Options{
 		ConfigNamespace: framework.ConfigNamespace, Load: load, Actuation: controller.ActuationScale,
+		Clock: clk,
 	})
 	return err
 }

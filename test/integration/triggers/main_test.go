@@ -1,4 +1,4 @@
-// Package triggers proves the event table of DESIGN.md section 5 with exact
+// Package triggers proves the event table of docs/triggers.md with exact
 // work counts: every event reconciles the groups it touches and no other.
 package triggers
 

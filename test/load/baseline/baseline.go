@@ -136,7 +136,7 @@ func Start(cfg *rest.Config, opts Options) (*Operator, error) {
 		snaps: &modelgroup.Snapshotter{
 			Cache: mgr.GetCache(), Scales: mgr.GetClient(), Config: op.Store, Load: opts.Load,
 		},
-		capacity: allocator.NewCapacityCache(4096),
+		capacity: allocator.NewCapacityCache(allocator.DefaultCacheSize),
 		states:   map[modelgroup.Key]allocator.State{},
 	}
 	h := handlers{mode: opts.Mode, cache: mgr.GetCache(), op: op, configNamespace: opts.ConfigNamespace}

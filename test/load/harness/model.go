@@ -141,7 +141,7 @@ type Model struct {
 // GLOBAL_OPT_INTERVAL.
 func NewModel(shape Shape, optInterval time.Duration) (*Model, error) {
 	shape = shape.withDefaults()
-	m := &Model{Shape: shape, store: config.NewStore(nil), cache: allocator.NewCapacityCache(4096)}
+	m := &Model{Shape: shape, store: config.NewStore(nil), cache: allocator.NewCapacityCache(allocator.DefaultCacheSize)}
 	for i := range shape.Namespaces {
 		m.Namespaces = append(m.Namespaces, NamespaceName(i))
 	}
