@@ -102,9 +102,11 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"Number of model groups planned at once.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50,
-		"Sustained queries per second to the Kubernetes API server.")
+		"Sustained queries per second to the Kubernetes API server, per resource type; "+
+			"-1 turns the client-side limiter off and leaves the pace to the API server's "+
+			"Priority and Fairness (see config/apf).")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100,
-		"Burst of queries to the Kubernetes API server.")
+		"Burst of queries to the Kubernetes API server (ignored with --kube-api-qps=-1).")
 	fs.StringVar(&o.loadSource, "load-source", defaultLoadSource,
 		"Where each model's load comes from: "+loadSourceHelp()+".")
 	fs.DurationVar(&o.syntheticDay, "synthetic-day", 10*time.Minute,
@@ -199,10 +201,10 @@ func (o *options) validate(args []string) error {
 	if o.maxConcurrentReconciles < 1 {
 		add("--max-concurrent-reconciles %d: must be at least 1", o.maxConcurrentReconciles)
 	}
-	if !(o.kubeAPIQPS > 0) {
-		add("--kube-api-qps %v: must be greater than 0", o.kubeAPIQPS)
+	if !(o.kubeAPIQPS > 0 || o.kubeAPIQPS == -1) {
+		add("--kube-api-qps %v: must be greater than 0, or -1 (no client-side limiter)", o.kubeAPIQPS)
 	}
-	if o.kubeAPIBurst < 1 {
+	if o.kubeAPIQPS > 0 && o.kubeAPIBurst < 1 {
 		add("--kube-api-burst %d: must be at least 1", o.kubeAPIBurst)
 	}
 	if _, ok := loadSources[o.loadSource]; !ok {
@@ -285,6 +287,8 @@ func start(ctx context.Context, o *options, environ []string) error {
 	if err != nil {
 		return fmt.Errorf("finding the Kubernetes API server (use --kubeconfig outside a cluster): %w", err)
 	}
+	// A negative QPS makes client-go build no token bucket (rest.RESTClientFor):
+	// the API server's Priority and Fairness is then the only limit.
 	restCfg.QPS, restCfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	scheme, err := newScheme()
 	if err != nil {

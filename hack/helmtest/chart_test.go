@@ -163,6 +163,8 @@ func TestRenderDefaults(t *testing.T) {
 		"ConfigMap/" + namespace + "/variantautoscaling-config",
 		"CustomResourceDefinition//variantautoscalings.llmd.ai",
 		"Deployment/" + namespace + "/workload-variant-autoscaler-controller-manager",
+		"FlowSchema//workload-variant-autoscaler-controller-manager",
+		"PriorityLevelConfiguration//workload-variant-autoscaler-controller-manager",
 		"Role/" + namespace + "/workload-variant-autoscaler-manager-role",
 		"RoleBinding/" + namespace + "/workload-variant-autoscaler-manager-rolebinding",
 		"Service/" + namespace + "/workload-variant-autoscaler-controller-manager-metrics-service",
@@ -192,6 +194,11 @@ func TestRenderCustomValues(t *testing.T) {
 		"--load-source=synthetic", "--max-concurrent-reconciles=8", "--zap-log-level=debug", "--kube-api-qps=100"}
 	if diff := cmp.Diff(wantArgs, strs(c["args"])); diff != "" {
 		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	for _, kind := range []string{"FlowSchema", "PriorityLevelConfiguration"} {
+		if o := find(objs, kind, "wva-controller-manager"); o != nil {
+			t.Errorf("priorityAndFairness.enabled=false, yet the chart renders a %s", kind)
+		}
 	}
 	if got, want := c["image"], "registry.example.com/variant-autoscaler@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"; got != want {
 		t.Errorf("image = %v, want %v", got, want)

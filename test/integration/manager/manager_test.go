@@ -95,7 +95,8 @@ func TestReconcilesWithShippedRBACOnly(t *testing.T) {
 	g.Expect(p.output.String()).To(ContainSubstring("Starting reconciliation"))
 }
 
-// --watch-namespaces=a: VAs in other namespaces are never touched.
+// --watch-namespaces=a: VAs in other namespaces are never touched. The
+// manager runs without a client-side limiter (--kube-api-qps=-1) here.
 func TestWatchNamespacesIgnoresOthers(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -105,7 +106,7 @@ func TestWatchNamespacesIgnoresOthers(t *testing.T) {
 	before, err := deployment(ctx, ignored, name)()
 	g.Expect(err).NotTo(HaveOccurred())
 
-	startManager(t, "--watch-namespaces="+watched, "--actuation=scale")
+	startManager(t, "--watch-namespaces="+watched, "--actuation=scale", "--kube-api-qps=-1")
 
 	g.Eventually(vaStatus(ctx, watched, name)).WithTimeout(reconcileTimeout).WithPolling(poll).
 		Should(WithTransform(desired, Not(Equal("<nil>"))))
@@ -211,7 +212,8 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--load-source=psychic"}, `--load-source "psychic": must be one of none, prometheus, synthetic`},
 		{[]string{"--watch-namespaces=ok,Not_OK"}, `--watch-namespaces: "Not_OK" is not a valid namespace name`},
 		{[]string{"--max-concurrent-reconciles=0"}, "--max-concurrent-reconciles 0: must be at least 1"},
-		{[]string{"--kube-api-qps=-1"}, "--kube-api-qps -1: must be greater than 0"},
+		{[]string{"--kube-api-qps=-2"}, "--kube-api-qps -2: must be greater than 0, or -1 (no client-side limiter)"},
+		{[]string{"--kube-api-qps=0"}, "--kube-api-qps 0: must be greater than 0, or -1"},
 		{[]string{"--metrics-bind-address=8443"}, `--metrics-bind-address: "8443" is not host:port`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	} {

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -108,7 +109,8 @@ func TestDefaultManifestsAcceptedByServer(t *testing.T) {
 
 	applied, skipped := dryRunApply(t, ctx, objs)
 	g.Expect(applied).To(ContainElements("Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "Role",
-		"ClusterRoleBinding", "RoleBinding", "ConfigMap", "Service", "Deployment"))
+		"ClusterRoleBinding", "RoleBinding", "ConfigMap", "Service", "Deployment",
+		"FlowSchema", "PriorityLevelConfiguration"))
 	for _, k := range skipped {
 		g.Expect(optionalKinds).To(ContainElement(k))
 	}
@@ -125,6 +127,36 @@ func TestDefaultManifestsAcceptedByServer(t *testing.T) {
 		}
 	}
 	g.Expect(configMaps).To(ConsistOf(config.Names()))
+	checkAPFMatchesServiceAccount(t, objs)
+}
+
+// checkAPFMatchesServiceAccount: the FlowSchema names the rendered
+// ServiceAccount (its name carries the prefix, which kustomize does not
+// follow into FlowSchema subjects) and the rendered priority level.
+func checkAPFMatchesServiceAccount(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	g := NewWithT(t)
+	var sa, levels []string
+	var fs *flowcontrolv1.FlowSchema
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			sa = append(sa, o.GetNamespace()+"/"+o.GetName())
+		case "PriorityLevelConfiguration":
+			levels = append(levels, o.GetName())
+		case "FlowSchema":
+			fs = &flowcontrolv1.FlowSchema{}
+			g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, fs)).To(Succeed())
+		}
+	}
+	g.Expect(fs).NotTo(BeNil())
+	g.Expect(levels).To(ContainElement(fs.Spec.PriorityLevelConfiguration.Name))
+	g.Expect(fs.Spec.MatchingPrecedence).To(BeNumerically("<", 9000), "checked before the built-in service-accounts schema")
+	g.Expect(fs.Spec.Rules).To(HaveLen(1))
+	g.Expect(fs.Spec.Rules[0].Subjects).To(HaveLen(1))
+	subj := fs.Spec.Rules[0].Subjects[0].ServiceAccount
+	g.Expect(subj).NotTo(BeNil())
+	g.Expect(sa).To(ConsistOf(subj.Namespace + "/" + subj.Name))
 }
 
 // The Deployment is hardened: non-root, read-only root filesystem, no
