@@ -6,13 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llm-d/variant-autoscaler/internal/vactl"
+	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -72,5 +75,35 @@ func TestGolden(t *testing.T) {
 				t.Errorf("kubectl va %v differs from %s (-golden +got):\n%s", args, golden, diff)
 			}
 		})
+	}
+}
+
+// The binary, copied onto the PATH, runs as `kubectl va` under the built
+// kubectl, and prints what the golden file holds.
+func TestKubectlRunsThePlugin(t *testing.T) {
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "kubectl-va"), "./cmd/kubectl-va")
+	build.Dir = framework.RepoRoot()
+	build.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/kubectl-va: %v\n%s", err, out)
+	}
+	kubectl, err := framework.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kubectl, "va", "--kubeconfig", env.Kubeconfig, "top", "-A")
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl va top -A: %v", err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "top-all-namespaces.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.SplitN(strings.SplitN(string(golden), "\n", 2)[1], "--- stderr\n", 2)[0]
+	if diff := cmp.Diff(want, string(out)); diff != "" {
+		t.Errorf("kubectl va top -A (-golden +got):\n%s", diff)
 	}
 }
