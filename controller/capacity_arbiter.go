@@ -40,7 +40,7 @@ type CapacityArbiter struct {
 	informers crcache.Informers
 	config    modelgroup.ConfigSource
 	triggers  *modelgroup.Triggers
-	enqueue   chan<- event.TypedGenericEvent[modelgroup.Key]
+	enqueue   chan event.TypedGenericEvent[modelgroup.Key]
 	metrics   *capacityMetrics
 	clock     func() time.Time
 	kick      chan struct{}
@@ -56,15 +56,19 @@ type CapacityArbiter struct {
 // NewCapacityArbiter builds the arbiter. informers may be nil in tests that
 // call Run directly (no watches are then set up).
 func NewCapacityArbiter(cache client.Reader, informers crcache.Informers, cfg modelgroup.ConfigSource,
-	triggers *modelgroup.Triggers, enqueue chan<- event.TypedGenericEvent[modelgroup.Key], clock func() time.Time,
+	triggers *modelgroup.Triggers, clock func() time.Time,
 ) *CapacityArbiter {
 	return &CapacityArbiter{
-		cache: cache, informers: informers, config: cfg, triggers: triggers, enqueue: enqueue,
+		cache: cache, informers: informers, config: cfg, triggers: triggers,
+		enqueue: make(chan event.TypedGenericEvent[modelgroup.Key], 1024),
 		metrics: defaultCapacityMetrics(), clock: clock, kick: make(chan struct{}, 1),
 		claims: map[modelgroup.Key]allocator.Claim{}, budgets: map[modelgroup.Key]allocator.Limits{},
 		pending: map[modelgroup.Key]map[string]int{},
 	}
 }
+
+// Events is the channel of the groups to re-plan (a controller source).
+func (a *CapacityArbiter) Events() <-chan event.TypedGenericEvent[modelgroup.Key] { return a.enqueue }
 
 // NeedLeaderElection makes the arbiter run on the leader only.
 func (*CapacityArbiter) NeedLeaderElection() bool { return true }

@@ -5,8 +5,10 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
@@ -45,6 +47,9 @@ func planWithinBudget(cfg *config.Config, key modelgroup.Key, priority int, in a
 	}
 	claim := allocator.ClaimOf(key.String(), priority, in, free)
 	out := capacityOutcome{Claim: &claim}
+	if budgets == nil {
+		return free, out, nil
+	}
 	limits, pending := budgets.Budget(key)
 	out.Pending = pending
 	if limits == nil {
@@ -57,6 +62,29 @@ func planWithinBudget(cfg *config.Config, key modelgroup.Key, priority int, in a
 	}
 	out.Budget = res.Budget
 	return res, out, nil
+}
+
+// snapshotPriority is the group's priority in the arbitration.
+func snapshotPriority(snap *modelgroup.Snapshot) int {
+	classes := make([]string, len(snap.Members))
+	for i := range snap.Members {
+		classes[i] = snap.Members[i].VA.Spec.ServiceClass
+	}
+	return groupPriority(snap.Config, snap.Key.Namespace, snap.Key.ModelID, classes)
+}
+
+// applyBudget says on every planned VA of a group bound by its budget why
+// its plan is not the one it would choose: Optimized=False, CapacityLimited,
+// with the budget, the load it cannot serve and what it would need.
+func applyBudget(plan *groupPlan, planned []int, out capacityOutcome, now time.Time) {
+	if out.Budget == nil || !out.Budget.Limited {
+		return
+	}
+	msg := budgetMessage(out.Budget, out.Pending)
+	for _, i := range planned {
+		vp := &plan.Variants[i]
+		setOptimizedCondition(&vp.Status, vp.Member.VA.Generation, false, llmdv1alpha1.ConditionReasonCapacityLimited, msg, now)
+	}
 }
 
 // groupPriority is the most important priority (the lowest number) among

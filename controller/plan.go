@@ -34,12 +34,20 @@ type groupPlan struct {
 	NextEvaluation time.Time
 	// ScaleToZero is the policy in force for the group.
 	ScaleToZero config.ScaleToZeroPolicy
+	// Capacity is the claim and budget of limited capacity (capacity_plan.go).
+	Capacity capacityOutcome
 }
 
 // planGroup turns a snapshot into a plan: pure, no I/O. Members that cannot
 // be planned (target conflict or missing, config that does not resolve) get
 // conditions saying why; the rest of the group is still planned.
 func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache) groupPlan {
+	return planGroupWithin(snap, state, now, cache, nil)
+}
+
+// planGroupWithin is planGroup within the group's accelerator budget when
+// capacity is limited (capacity_plan.go); budgets may be nil.
+func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache, budgets budgetSource) groupPlan {
 	cfg := snap.Config
 	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
 	in := allocator.Input{
@@ -75,7 +83,8 @@ func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, 
 		return plan
 	}
 	in.SLO = allocator.SLO{TTFT: slo.TTFT, ITL: slo.ITL}
-	result, err := allocator.Plan(in, cache)
+	result, capacity, err := planWithinBudget(cfg, snap.Key, snapshotPriority(snap), in, cache, budgets)
+	plan.Capacity = capacity
 	if err != nil {
 		for _, i := range planned {
 			vp := &plan.Variants[i]
@@ -88,6 +97,7 @@ func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, 
 	for j, i := range planned {
 		applyDecision(&plan.Variants[i], result.Variants[j], result.Outcome, now)
 	}
+	applyBudget(&plan, planned, capacity, now)
 	return plan
 }
 
@@ -133,6 +143,9 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant
 		Min:     int(va.Spec.MinReplicas),
 		Max:     maxReplicas,
 		Current: int(m.Target.SpecReplicas),
+		// What a replica takes of a limited inventory (capacity_plan.go).
+		Accelerator: va.Spec.Accelerator,
+		Units:       int(va.Spec.AcceleratorCount),
 	}, slo, "", nil
 }
 

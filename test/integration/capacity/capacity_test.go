@@ -164,8 +164,8 @@ func TestLimitedCapacity(t *testing.T) {
 				expectVA(t, w)
 			}
 			// The A100 group's budget never changes (A100 is never
-			// contended): no arbitration re-plans it.
-			if n := op.Reconciles.Since(before)[embedKey]; n != 0 {
+			// contended): once it is planned, no arbitration re-plans it.
+			if n := op.Reconciles.Since(before)[embedKey]; s.act != nil && n != 0 {
 				t.Errorf("the A100 group was re-planned %d times", n)
 			}
 		})
