@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
@@ -103,4 +104,36 @@ func evaluatePods(results map[string]model.Vector, window time.Duration) map[Pod
 		out[k] = w
 	}
 	return out
+}
+
+// refreshQueries are the queries of one refresh: the grouped load queries,
+// and the per-pod ones when PodWindows is set.
+func (s *Prometheus) refreshQueries(cfg *config.Config) []promQuery {
+	qs := buildQueries(cfg, s.opts.RateWindow)
+	if s.opts.PodWindows {
+		qs = append(qs, podQueries(s.opts.RateWindow)...)
+	}
+	return qs
+}
+
+func podsByGroup(windows map[PodKey]estimator.Window) map[modelgroup.Key]map[string]estimator.Window {
+	out := map[modelgroup.Key]map[string]estimator.Window{}
+	for k, w := range windows {
+		if out[k.Key] == nil {
+			out[k.Key] = map[string]estimator.Window{}
+		}
+		out[k.Key][k.Pod] = w
+	}
+	return out
+}
+
+// PodWindows returns the per-pod windows of a group read by the last
+// refresh (pod name → window) and the time they end; nil when PodWindows is
+// off, the refresh failed or no pod of the group reported.
+func (s *Prometheus) PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time) {
+	snap := s.snap.Load()
+	if snap == nil || snap.err != nil || snap.pods == nil {
+		return nil, time.Time{}
+	}
+	return snap.pods[key], snap.at
 }

@@ -16,6 +16,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
@@ -52,6 +53,9 @@ type PrometheusOptions struct {
 	ChangeBuffer int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// PodWindows adds the eight per-pod queries of the profile estimator
+	// (pods.go) to every refresh, over RateWindow; PodWindows answers them.
+	PodWindows bool
 }
 
 // RefreshStats describes one refresh.
@@ -367,6 +371,8 @@ type promSnapshot struct {
 	// dataSince holds, per queried retention period, when each group's data
 	// in the window begins (the window start when it covers it all).
 	dataSince map[time.Duration]map[modelgroup.Key]time.Time
+	// pods holds the per-pod windows when PodWindows is set.
+	pods map[modelgroup.Key]map[string]estimator.Window
 }
 
 // promGroup is one group's reading without its requests in retention.

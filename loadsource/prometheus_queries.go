@@ -49,7 +49,7 @@ type promQuery struct {
 // number depends only on the config (one more per distinct retention period
 // of an enabled scale-to-zero policy), never on the number of groups or VAs.
 func (s *Prometheus) Queries(cfg *config.Config) []string {
-	qs := buildQueries(cfg, s.opts.RateWindow)
+	qs := s.refreshQueries(cfg)
 	out := make([]string, len(qs))
 	for i, q := range qs {
 		out[i] = q.promQL
@@ -120,7 +120,7 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 	if err != nil {
 		return &promSnapshot{at: at, err: err}
 	}
-	queries := buildQueries(cfg, s.opts.RateWindow)
+	queries := s.refreshQueries(cfg)
 	results := make([]model.Vector, len(queries))
 	failed := make([]bool, len(queries))
 	g, gctx := errgroup.WithContext(ctx)
@@ -173,6 +173,9 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 		}
 	}
 	applyGateway(snap, byName, cfg, s.opts.RateWindow)
+	if s.opts.PodWindows {
+		snap.pods = podsByGroup(evaluatePods(byName, s.opts.RateWindow))
+	}
 	return snap
 }
 

@@ -1,0 +1,95 @@
+package loadsource
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/llm-d/variant-autoscaler/estimator"
+)
+
+// podFake answers the per-pod queries from canned values (pod → value per
+// query name, all for groupA) and hands every other query to the fake
+// Prometheus of the load tests.
+type podFake struct {
+	base   *fakeProm
+	names  map[string]string
+	values map[string]map[string]float64
+	seen   int
+}
+
+func (p *podFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	name, ok := p.names[r.Form.Get("query")]
+	if !ok {
+		p.base.ServeHTTP(w, r)
+		return
+	}
+	p.seen++
+	ts, _ := strconv.ParseFloat(r.Form.Get("time"), 64)
+	result := []map[string]any{}
+	for pod, v := range p.values[name] {
+		result = append(result, map[string]any{
+			"metric": map[string]string{"namespace": groupA.Namespace, "model_name": groupA.ModelID, "pod": pod},
+			"value":  []any{ts, promValue(v)},
+		})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+}
+
+// TestPrometheusPodWindows: with PodWindows on, every refresh adds the eight
+// per-pod queries (whatever the number of groups) and PodWindows answers
+// each group's pods; off, nothing changes.
+func TestPrometheusPodWindows(t *testing.T) {
+	cfg := testConfig("")
+	fake := &podFake{base: newFakeProm(cfg), names: map[string]string{}, values: map[string]map[string]float64{
+		queryPodRequests: {"a-1": 120, "a-2": 60}, queryPodTTFT: {"a-1": 100, "a-2": 90}, queryPodITL: {"a-1": 20, "a-2": 18},
+		queryPodPrompt: {"a-1": 512, "a-2": 512}, queryPodInService: {"a-1": 9, "a-2": 4}, queryPodRunning: {"a-1": 9, "a-2": 4},
+	}}
+	for _, q := range podQueries(DefaultRateWindow) {
+		fake.names[q.promQL] = q.name
+	}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg.Operator.Prometheus.BaseURL = srv.URL
+	src := &staticConfig{}
+	src.p.Store(cfg)
+	off, _, _ := newTestSource(t, cfg)
+	on, err := NewPrometheus(PrometheusOptions{Config: src, Registerer: prometheus.NewRegistry(), Now: newTestClock().now, PodWindows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(on.Queries(cfg)), len(off.Queries(cfg))+8; got != want {
+		t.Fatalf("%d queries with pod windows, want %d", got, want)
+	}
+	fake.base.setGroup(groupA, 3, 512, 128)
+	stats := refresh(t, on)
+	if stats.Err != nil || fake.seen != 8 {
+		t.Fatalf("refresh %+v, %d pod queries answered", stats, fake.seen)
+	}
+	windows, at := on.PodWindows(groupA)
+	want := map[string]estimator.Window{
+		"a-1": {Requests: 120, RequestRate: 2, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
+		"a-2": {Requests: 60, RequestRate: 1, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
+	}
+	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() {
+		t.Errorf("pod windows at %v (-want +got):\n%s", at, diff)
+	}
+	if r := on.Load(t.Context(), groupA, 0); !r.Available {
+		t.Errorf("the load reading is lost with pod windows on: %+v", r)
+	}
+	fake.seen = 0
+	refresh(t, off)
+	if w, _ := off.PodWindows(groupA); w != nil || fake.seen != 0 {
+		t.Errorf("pod windows off: %v, %d pod queries", w, fake.seen)
+	}
+}
