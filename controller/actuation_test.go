@@ -41,50 +41,54 @@ func TestActuate(t *testing.T) {
 			unplanned,
 		}}
 	}
+	// Every VA keeps a series (seriesValue): planned Auto VAs their decision,
+	// the unplanned Auto VA its last decision (none recorded here: the
+	// workload's replicas), Preview and --dry-run
+	// the workload's own replicas.
 	cases := map[string]struct {
-		actuation     Actuation
-		dryRun        bool
-		wantScales    []scaleCall
-		wantPublished []string
+		actuation  Actuation
+		dryRun     bool
+		wantScales []scaleCall
+		wantValues map[string]float64
 	}{
 		"scale: only planned Auto VAs whose count changes": {
-			actuation: ActuationScale, wantScales: []scaleCall{{"auto", 3}}, wantPublished: []string{"auto", "same"},
+			actuation: ActuationScale, wantScales: []scaleCall{{"auto", 3}},
+			wantValues: map[string]float64{"auto": 3, "same": 1, "preview": 1, "unplanned": 1},
 		},
 		"metrics: series only, no /scale": {
-			actuation: ActuationMetrics, wantPublished: []string{"auto", "same"},
+			actuation:  ActuationMetrics,
+			wantValues: map[string]float64{"auto": 3, "same": 1, "preview": 1, "unplanned": 1},
 		},
-		"dry run: nothing": {
+		"dry run: no /scale, every series at the workload's replicas": {
 			actuation: ActuationScale, dryRun: true,
+			wantValues: map[string]float64{"auto": 1, "same": 1, "preview": 1, "unplanned": 1},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, interceptor.Funcs{}, objs...)
 			f.rec.actuation, f.rec.dryRun = tc.actuation, tc.dryRun
-			record, err := f.rec.actuate(context.Background(), plan())
+			p := plan()
+			record, err := f.rec.actuate(context.Background(), p, &groupRecord{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := gocmp.Diff(tc.wantScales, f.takeScales()); diff != "" {
 				t.Errorf("/scale calls (-want +got):\n%s", diff)
 			}
-			var published []string
-			for _, name := range []string{"auto", "same", "preview", "unplanned"} {
-				if record.Variants[name].Series != nil {
-					published = append(published, name)
+			got := map[string]float64{}
+			for _, vp := range p.Variants {
+				name := vp.Member.VA.Name
+				if record.Variants[name].Series == nil {
+					continue
 				}
+				got[name] = testutil.ToFloat64(f.metrics.DesiredReplicas.With(seriesLabels(vp.Member.VA)))
 			}
-			if diff := gocmp.Diff(tc.wantPublished, published); diff != "" {
-				t.Errorf("VAs with series (-want +got):\n%s", diff)
+			if diff := gocmp.Diff(tc.wantValues, got); diff != "" {
+				t.Errorf("wva_desired_replicas by VA (-want +got):\n%s", diff)
 			}
-			if got := testutil.CollectAndCount(f.metrics.DesiredReplicas); got != len(tc.wantPublished) {
-				t.Errorf("%d wva_desired_replicas series, want %d", got, len(tc.wantPublished))
-			}
-			if len(tc.wantPublished) > 0 {
-				va := builders.MakeVA("auto", "ns").Obj()
-				if got := testutil.ToFloat64(f.metrics.DesiredReplicas.With(seriesLabels(va))); got != 3 {
-					t.Errorf("wva_desired_replicas of auto = %v, want 3", got)
-				}
+			if n := testutil.CollectAndCount(f.metrics.DesiredReplicas); n != len(tc.wantValues) {
+				t.Errorf("%d wva_desired_replicas series, want %d", n, len(tc.wantValues))
 			}
 			if got := record.Variants["preview"].Desired; got == nil || *got != 4 {
 				t.Errorf("the record of a Preview VA lost its decision: %v", got)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -41,6 +42,9 @@ type GroupReconciler struct {
 	actuation Actuation
 	dryRun    bool
 	records   *records
+	// republish publishes the decisions recorded in the VA statuses once,
+	// before the first group is planned (see publishRecorded).
+	republish sync.Once
 	observe   func(modelgroup.Key, modelgroup.Trigger)
 }
 
@@ -96,6 +100,11 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	}
 	start := r.clock.Now()
 
+	r.republish.Do(func() {
+		if err := r.publishRecorded(ctx); err != nil {
+			logger.Error(err, "Republishing the recorded decisions")
+		}
+	})
 	snap, err := r.snapshots.Snapshot(ctx, key)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("reading model group %s: %w", key, err)
@@ -110,7 +119,7 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	plan := planGroup(snap, previous.State, start, r.cache)
 
 	statusErr := r.writeStatuses(ctx, plan)
-	record, actuateErr := r.actuate(ctx, plan)
+	record, actuateErr := r.actuate(ctx, plan, previous)
 	r.recordEvents(plan)
 	r.forgetVariants(previous, record)
 	r.records.put(key, record)
@@ -137,7 +146,8 @@ func readErrors(snap *modelgroup.Snapshot) error {
 
 // actuate applies the desired replicas of planned VAs in Auto mode, and
 // returns the group's record with the series it published.
-func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan) (*groupRecord, error) {
+// Every VA whose workload it owns keeps a series (seriesValue says which value).
+func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan, previous *groupRecord) (*groupRecord, error) {
 	record := &groupRecord{State: plan.State, ScaleToZero: plan.ScaleToZero, Variants: make(map[string]variantRecord, len(plan.Variants))}
 	var errs []error
 	for i := range plan.Variants {
@@ -150,9 +160,11 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan) (*groupRe
 				record.KeptCheapest = va.Name
 			}
 		}
+		if value, ok := seriesValue(vp, previous.Variants[va.Name], r.dryRun); ok {
+			vr.Series, vr.Value = seriesLabels(va), value
+			r.metrics.publish(va, value, vp.Member.Target.StatusReplicas)
+		}
 		if vp.Planned && !r.dryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
-			vr.Series = seriesLabels(va)
-			r.metrics.publish(va, vp.Desired, vp.Member.Target.StatusReplicas)
 			if r.actuation == ActuationScale && vp.Desired != vp.Member.Target.SpecReplicas {
 				if err := scaleTarget(ctx, r.client, va, vp.Desired); err != nil {
 					errs = append(errs, err)

@@ -17,6 +17,8 @@ type variantRecord struct {
 	Reason     string
 	// Series are the labels of the VA's published series (nil: none).
 	Series prometheus.Labels
+	// Value is the published wva_desired_replicas (valid when Series is set).
+	Value int32
 }
 
 // groupRecord is what the operator remembers of a group between reconciles:

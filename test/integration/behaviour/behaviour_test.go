@@ -6,6 +6,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -116,7 +118,13 @@ func TestPreviewNeverActuates(t *testing.T) {
 	g.Eventually(func(g Gomega) int32 { return desired(g, "preview", "preview-h100") }).WithTimeout(timeout).Should(BeNumerically(">", 1))
 	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, "preview", "preview-h100") }).
 		WithTimeout(2 * time.Second).Should(Equal(int32(1)))
-	g.Expect(framework.SeriesOf(op.Metrics.DesiredReplicas, "variant_name", "preview-h100")).To(BeZero(), "no wva_desired_replicas for a Preview VA")
+	// Preview hands the workload back: its series carries the workload's own
+	// replicas, so an HPA or KEDA keeps them.
+	g.Expect(framework.SeriesOf(op.Metrics.DesiredReplicas, "variant_name", "preview-h100")).To(Equal(1), "a Preview VA keeps its wva_desired_replicas")
+	g.Expect(testutil.ToFloat64(op.Metrics.DesiredReplicas.With(prometheus.Labels{
+		"namespace": "preview", "variant_name": "preview-h100", "target_kind": "Deployment", "target_name": "preview-h100",
+		"accelerator_type": "H100", "model_name": "preview",
+	}))).To(Equal(1.0), "the Preview VA's series is the workload's replicas")
 }
 
 func TestScaleActuationFollowsTheLoad(t *testing.T) {

@@ -119,7 +119,7 @@ func TestWatchNamespacesIgnoresOthers(t *testing.T) {
 }
 
 // --dry-run: the decision is reported, the Deployment is never written, and
-// no wva_desired_replicas series is published.
+// wva_desired_replicas carries the Deployment's own replicas.
 func TestDryRunNeverActuates(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -146,8 +146,10 @@ func TestDryRunNeverActuates(t *testing.T) {
 		_, body := get("http://"+p.metricsAddr+"/metrics", "")
 		return body
 	}).WithTimeout(reconcileTimeout).WithPolling(poll).Should(MatchRegexp(`(?m)^wva_variant_evaluations_total [1-9]`))
+	// The series hands the workload back: it carries the workload's own
+	// replicas, never the decision.
 	_, body := get("http://"+p.metricsAddr+"/metrics", "")
-	g.Expect(body).NotTo(ContainSubstring("wva_desired_replicas{"))
+	g.Expect(body).To(MatchRegexp(`(?m)^wva_desired_replicas\{[^}]*variant_name="llama-h100"[^}]*\} 1$`))
 }
 
 // The secure metrics endpoint (the default) refuses a scrape without a
