@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -50,6 +51,55 @@ func TestCapacityIsTheLargestRateMeetingTheSLO(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Brute force over random profiles, shapes and SLOs: the SLO holds at every
+// rate of a grid up to the capacity and fails just above it (unless the
+// 0.9·μ(N) cap binds), and a looser ITL or TTFT target never lowers the
+// capacity.
+func TestCapacityBruteForceRandomProfiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	checked := 0
+	for i := range 300 {
+		p := Profile{
+			MaxBatchSize: 1 + rng.IntN(256),
+			Alpha:        0.5 + 20*rng.Float64(),
+			Beta:         rng.Float64(),
+			Gamma:        50 * rng.Float64(),
+			Delta:        0.05 * rng.Float64(),
+		}
+		in, out := float64(rng.IntN(4000)), float64(1+rng.IntN(1000))
+		m := mustModel(t, p, in, out)
+		idle := mustPredict(t, m, 0)
+		slo := SLO{TTFT: idle.TTFT * (1 + 20*rng.Float64()), ITL: idle.ITL * (1 + 3*rng.Float64())}
+		c, err := m.Capacity(slo)
+		if err != nil {
+			t.Fatalf("case %d %+v in=%v out=%v %+v: %v", i, p, in, out, slo, err)
+		}
+		meets := func(rate float64) bool {
+			q := mustPredict(t, m, rate)
+			return q.TTFT <= slo.TTFT && q.ITL <= slo.ITL
+		}
+		for j := 1; j <= 100; j++ {
+			if r := c * float64(j) / 100; !meets(r) {
+				t.Fatalf("case %d %+v in=%v out=%v %+v: capacity %v but the SLO fails at %v", i, p, in, out, slo, c, r)
+			}
+		}
+		if c < 0.9*m.MaxRate() {
+			checked++
+			if meets(c * (1 + 3*capacityRelTol)) {
+				t.Fatalf("case %d %+v in=%v out=%v %+v: the SLO still holds above capacity %v", i, p, in, out, slo, c)
+			}
+		}
+		for _, looser := range []SLO{{TTFT: slo.TTFT * 1.2, ITL: slo.ITL}, {TTFT: slo.TTFT, ITL: slo.ITL * 1.2}} {
+			if c2, err := m.Capacity(looser); err != nil || c2 < c*(1-capacityRelTol) {
+				t.Fatalf("case %d: capacity %v at %+v, %v (%v) at the looser %+v", i, c, slo, c2, err, looser)
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d of 300 cases were bound by a target, not the cap", checked)
 	}
 }
 

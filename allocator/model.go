@@ -133,7 +133,9 @@ func (m Model) MaxRate() float64 {
 type Prediction struct {
 	// TTFT is the predicted time to first token, W + Tp(n_eff), in ms.
 	TTFT float64
-	// ITL is the predicted inter-token latency, Td(n_eff), in ms.
+	// ITL is the predicted inter-token latency in ms: the mean step time of
+	// a batch that also prefills the requests admitted meanwhile (see
+	// decodeInterval); Td(1) at vanishing load or with N = 1.
 	ITL float64
 	// Throughput is X = λ(1 − p(K)), the rate of accepted requests, req/s.
 	Throughput float64
@@ -238,7 +240,7 @@ func (m Model) predict(rate float64) Prediction {
 	x := rate * accepted
 	return Prediction{
 		TTFT:        math.Max(t-sbar, 0) + m.Prefill(neff),
-		ITL:         m.Decode(neff),
+		ITL:         m.decodeInterval(x / 1000),
 		Throughput:  x,
 		Blocking:    1 - accepted,
 		InSystem:    x / 1000 * t,
@@ -283,4 +285,59 @@ func (m Model) mode(lam float64, last int) int {
 		mode--
 	}
 	return mode
+}
+
+// decodeInterval is the predicted inter-token latency in ms at an accepted
+// throughput lam (req/ms): the mean duration of the steps a decoding request
+// runs in. An iteration-level engine prefills the requests it admits in the
+// same step as it decodes the running ones, so a step lasts a decode of the
+// batch plus the prefills admitted in it: γ once if the step admits anyone
+// (a Poisson arrival during the step before: probability 1 − e^(−λT)) and δ
+// per prompt token of the λT requests admitted on average. With
+// n = min(1 + λ·(out−1)·T, N) requests decoding (Little's law for the others,
+// plus the request itself), the step time T solves
+//
+//	T = f(T) = (α + β·n + γ·(1 − e^(−λT))) / (1 − λ·δ·in).
+//
+// f is increasing, concave and bounded, so g(T) = f(T) − T has exactly one
+// root above Td(1) ≤ f(Td(1)), below hi = f(∞). λ ≤ μ(N) < 1/b keeps
+// λ·δ·in < 1 (the guard only catches rounding). Newton's method on the
+// concave g from hi, where g ≤ 0, descends monotonically to the root and
+// converges quadratically; stopped early it is still an upper bound, the
+// safe side for capacity. At λ = 0 it is Td(1); with N = 1 nothing is
+// admitted while a request decodes, so it is Td(1) too.
+func (m Model) decodeInterval(lam float64) float64 {
+	p := m.p
+	td1 := m.Decode(1)
+	if p.MaxBatchSize == 1 || lam <= 0 {
+		return td1
+	}
+	keep := 1 - lam*p.Delta*m.in // the share of a step left to decode and γ
+	if !(keep > 0) {
+		return maxServiceMs
+	}
+	nf := float64(p.MaxBatchSize)
+	perT := lam * (m.out - 1) // requests decoding per ms of step time
+	t := math.Min((p.Alpha+p.Beta*nf+p.Gamma)/keep, maxServiceMs)
+	for range 100 {
+		n := 1 + perT*t
+		slope := p.Gamma * lam * math.Exp(-lam*t) // d/dT of γ·(1 − e^(−λT))
+		if n < nf {
+			slope += p.Beta * perT
+		} else {
+			n = nf
+		}
+		g := (p.Alpha+p.Beta*n-p.Gamma*math.Expm1(-lam*t))/keep - t
+		dg := slope/keep - 1 // < 0 right of the root (g concave)
+		if !(g < 0) || !(dg < 0) {
+			break // at the root to rounding
+		}
+		next := t - g/dg
+		if !(next < t) || t-next <= 1e-13*t {
+			t = math.Min(next, t)
+			break
+		}
+		t = next
+	}
+	return math.Max(t, td1)
 }

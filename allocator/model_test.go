@@ -36,7 +36,8 @@ func near(got, want, rel float64) bool {
 
 // reference evaluates the chain literally as docs/model.md §1 states it: every
 // state, log-space normalisation with floats.LogSumExp, T = L/X, S̄ = Ls/X,
-// and n_eff from solving S(n_eff) = S̄. It needs rate > 0.
+// and n_eff from solving S(n_eff) = S̄; the ITL is the step-time fixed point
+// solved by bisection (referenceITL). It needs rate > 0.
 func reference(p Profile, in, out, rate float64) (ttft, itl, throughput float64) {
 	n := p.MaxBatchSize
 	k := n + 10*n
@@ -64,7 +65,36 @@ func reference(p Profile, in, out, rate float64) (ttft, itl, throughput float64)
 	if b > 0 {
 		neff = math.Min(math.Max((sbar-a)/b, 0), float64(n))
 	}
-	return w + p.Gamma + p.Delta*in*neff, p.Alpha + p.Beta*neff, x * 1000
+	return w + p.Gamma + p.Delta*in*neff, referenceITL(p, in, out, x), x * 1000
+}
+
+// referenceITL solves the step time T = (α + β·n + γ·(1 − e^(−λT))) / (1 − λ·δ·in),
+// n = min(1 + λ·(out−1)·T, N), at the accepted throughput lam (req/ms) by
+// bisection, independently of the Newton iteration of decodeInterval: the
+// root lies between Td(1) (where the right-hand side is above T) and the
+// right-hand side's bound with n = N and e^(−λT) = 0 (where it is below).
+func referenceITL(p Profile, in, out, lam float64) float64 {
+	if p.MaxBatchSize == 1 {
+		return p.Alpha + p.Beta
+	}
+	rhs := func(t float64) float64 {
+		n := math.Min(1+lam*(out-1)*t, float64(p.MaxBatchSize))
+		return (p.Alpha + p.Beta*n + p.Gamma*(1-math.Exp(-lam*t))) / (1 - lam*p.Delta*in)
+	}
+	lo := p.Alpha + p.Beta
+	hi := (p.Alpha + p.Beta*float64(p.MaxBatchSize) + p.Gamma) / (1 - lam*p.Delta*in)
+	for range 200 {
+		mid := lo + (hi-lo)/2
+		if mid <= lo || mid >= hi {
+			break
+		}
+		if rhs(mid) > mid {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo + (hi-lo)/2
 }
 
 func TestModelMatchesReference(t *testing.T) {
@@ -111,11 +141,32 @@ func TestModelHandChecked(t *testing.T) {
 			p: Profile{MaxBatchSize: 8, Alpha: 5, Beta: 0.5, Gamma: 20, Delta: 0.01}, in: 1000, out: 100, rate: 0,
 			wantTTFT: 30, wantITL: 5.5, wantX: 0,
 		},
-		// Far beyond saturation the batch is always full: ITL = Td(8) = 9,
-		// throughput = μ(8) = 8/S(8) = 8/(100 + 99·9) req/ms.
+		// Far beyond saturation the batch is always full and the throughput
+		// is μ(8) = 8/S(8) = 8/(100 + 99·9) req/ms: λ = 8/991 req/ms. Each
+		// step decodes the full batch, Td(8) = 5 + 0.5·8 = 9, and prefills
+		// the λT requests admitted during the step before: δ·in·λ·T =
+		// (80/991)·T, plus γ = 20 when anyone was admitted (1 − e^(−λT)):
+		//   T = (9 + 20·(1 − e^(−kT)))·c = c·(29 − 20·e^(−kT)),
+		//   c = 991/911 = 1.0878155872667399, k = 8/991.
+		// With u = T − 29c: k·u·e^(k·u) = −20·c·k·e^(−29·c·k), so
+		//   T = 29c + W₀(−20·c·k·e^(−29·c·k))/k
+		//     = 31.546652030735455 + W₀(−0.136145068023272)/k
+		//     = 31.546652030735455 − 0.15972355675527133/0.008072653884964682
+		//     = 11.76089643767622 ms,
+		// and n = 1 + k·99·T = 10.4 > 8 confirms the full batch.
 		"overloaded": {
 			p: Profile{MaxBatchSize: 8, Alpha: 5, Beta: 0.5, Gamma: 20, Delta: 0.01}, in: 1000, out: 100, rate: 1e6,
-			wantTTFT: math.NaN(), wantITL: 9, wantX: 8000.0 / 991,
+			wantTTFT: math.NaN(), wantITL: 11.76089643767622, wantX: 8000.0 / 991,
+		},
+		// Moderate load, no γ: the batch grows linearly with the step time and
+		// the fixed point is closed. λ = 0.01 req/ms (μ(64) = 64/(100 + 6·64)
+		// req/ms is 13 times more, so nothing is blocked: X = λ). Prefill
+		// share λ·δ·in = 0.01·0.01·100 = 0.01; n = 1 + λ·(out−1)·T = 1 + 0.1·T;
+		//   T = (10 + 0.5·(1 + 0.1·T)) / (1 − 0.01)  ⇒  T·(0.99 − 0.05) = 10.5
+		//   T = 10.5/0.94 = 11.170212765957448 ms (n = 2.12 < 64).
+		"prefill interference, no gamma": {
+			p: Profile{MaxBatchSize: 64, Alpha: 10, Beta: 0.5, Delta: 0.01}, in: 100, out: 11, rate: 10,
+			wantTTFT: math.NaN(), wantITL: 10.5 / 0.94, wantX: 10,
 		},
 		// One output token, no prefill cost: the fixed service time floor of
 		// 1 µs keeps everything finite; TTFT is 0 at low load.
@@ -255,5 +306,84 @@ func TestModelRejectsInvalidInput(t *testing.T) {
 	}
 	if _, err := (Model{}).Predict(1); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("zero Model: error = %v, want ErrInvalidInput", err)
+	}
+}
+
+// The Newton solve of decodeInterval against the bisection of referenceITL
+// over random profiles and every accepted throughput up to μ(N), where the
+// fixed point is hardest (the batch term's slope approaches 1), plus the
+// limits: λ = 0 and N = 1 give Td(1); the result never falls below the root
+// (Newton from above stops on the safe side).
+func TestDecodeIntervalMatchesBisection(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		p := Profile{
+			MaxBatchSize: 1 + rng.IntN(512),
+			Alpha:        0.1 + 30*rng.Float64(),
+			Beta:         2 * rng.Float64(),
+			Gamma:        100 * rng.Float64(),
+			Delta:        0.1 * rng.Float64(),
+		}
+		in, out := float64(rng.IntN(8000)), float64(1+rng.IntN(2000))
+		m := mustModel(t, p, in, out)
+		// X ≤ μ(N) always; a third of the cases sit within 1% of it.
+		lam := m.MaxRate() / 1000 * rng.Float64()
+		if i%3 == 0 {
+			lam = m.MaxRate() / 1000 * (1 - 0.01*rng.Float64())
+		}
+		got, want := m.decodeInterval(lam), referenceITL(p, in, out, lam)
+		if !near(got, want, 1e-9) || got < want*(1-1e-12) {
+			t.Fatalf("case %d %+v in=%v out=%v λ=%v: decodeInterval %v, bisection %v", i, p, in, out, lam, got, want)
+		}
+		if td1 := m.Decode(1); m.decodeInterval(0) != td1 || got < td1 {
+			t.Fatalf("case %d: at λ=0 %v, at λ=%v %v; want Td(1) = %v and above", i, m.decodeInterval(0), lam, got, td1)
+		}
+		if p.MaxBatchSize == 1 && got != m.Decode(1) {
+			t.Fatalf("case %d: N = 1 gives %v, want Td(1) = %v", i, got, m.Decode(1))
+		}
+	}
+}
+
+// Capacity's bisection needs TTFT and ITL to rise with the rate: checked by
+// brute force over random profiles and shapes on a grid up to 1.5·μ(N).
+func TestModelMonotoneInRateRandomProfiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 300 {
+		p := Profile{
+			MaxBatchSize: 1 + rng.IntN(256),
+			Alpha:        0.5 + 20*rng.Float64(),
+			Beta:         rng.Float64(),
+			Gamma:        50 * rng.Float64(),
+			Delta:        0.05 * rng.Float64(),
+		}
+		in, out := float64(rng.IntN(4000)), float64(1+rng.IntN(1000))
+		m := mustModel(t, p, in, out)
+		prev := mustPredict(t, m, 0)
+		for i := 1; i <= 300; i++ {
+			rate := m.MaxRate() * 1.5 * float64(i) / 300
+			got := mustPredict(t, m, rate)
+			if got.TTFT < prev.TTFT*(1-1e-12) || got.ITL < prev.ITL*(1-1e-12) {
+				t.Fatalf("%+v in=%v out=%v: not monotone at rate %v: TTFT %v→%v ITL %v→%v", p, in, out, rate, prev.TTFT, got.TTFT, prev.ITL, got.ITL)
+			}
+			prev = got
+		}
+	}
+}
+
+// When prefills take almost all of every step (λ·δ·in within rounding of 1:
+// one output token, a 1 µs fixed service time, 10¹¹ ms of prefill per
+// request), the ITL stays finite, at most maxServiceMs, and the capacity
+// bisection still ends.
+func TestDecodeIntervalPrefillSaturated(t *testing.T) {
+	p := Profile{MaxBatchSize: 4096, Alpha: 1, Delta: 1e8}
+	m := mustModel(t, p, 1000, 1)
+	for _, rate := range []float64{m.MaxRate() / 2, m.MaxRate(), MaxRateLimit} {
+		got := mustPredict(t, m, rate)
+		if !(got.ITL >= m.Decode(1) && got.ITL <= maxServiceMs) {
+			t.Errorf("rate %v: ITL %v outside [Td(1), %v]", rate, got.ITL, maxServiceMs)
+		}
+	}
+	if _, err := m.Capacity(SLO{TTFT: 1e15, ITL: 2}); err != nil {
+		t.Errorf("Capacity: %v", err)
 	}
 }
