@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -34,6 +35,7 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/externalmetrics"
 )
 
 // leaderElectionID names the Lease the replicas of the manager compete for.
@@ -65,7 +67,13 @@ type options struct {
 	loadSource              string
 	syntheticDay            time.Duration
 	syntheticPeakRate       float64
+	externalMetricsAddr     string
+	externalMetricsCertDir  string
 	zap                     zap.Options
+
+	// kubeconfig is controller-runtime's --kubeconfig, for the external
+	// metrics endpoint's delegated authentication.
+	kubeconfig string
 
 	// Filled in by validate.
 	watchNamespaceList []string
@@ -84,6 +92,10 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Folder with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate made at start.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Allow HTTP/2 on the metrics endpoint (off by default: HTTP/2 stream resets are a known denial-of-service vector).")
+	fs.StringVar(&o.externalMetricsAddr, "external-metrics-bind-address", "0",
+		"Address to serve wva_desired_replicas on the external metrics API (external.metrics.k8s.io, for a plain HPA; see config/externalmetrics), e.g. :6443; \"0\" (the default) disables it.")
+	fs.StringVar(&o.externalMetricsCertDir, "external-metrics-cert-dir", "",
+		"Folder with tls.crt and tls.key for the external metrics endpoint; default a self-signed certificate.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		"Address of the /healthz (liveness) and /readyz (readiness) endpoints; \"0\" disables them.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
@@ -168,6 +180,9 @@ func (o *options) validate(args []string) error {
 	if err := checkBindAddress(o.metricsAddr); err != nil {
 		add("--metrics-bind-address: %v", err)
 	}
+	if err := checkBindAddress(o.externalMetricsAddr); err != nil {
+		add("--external-metrics-bind-address: %v", err)
+	}
 	if err := checkBindAddress(o.probeAddr); err != nil {
 		add("--health-probe-bind-address: %v", err)
 	}
@@ -250,6 +265,9 @@ func run(args, environ []string, stderr io.Writer) int {
 		// The flag package has printed the error and the usage.
 		return exitUsage
 	}
+	if f := fs.Lookup("kubeconfig"); f != nil {
+		o.kubeconfig = f.Value.String()
+	}
 	if err := o.validate(fs.Args()); err != nil {
 		fmt.Fprintf(stderr, "manager: invalid command line:\n  %v\nRun 'manager --help' for the flags.\n", err)
 		return exitUsage
@@ -327,15 +345,23 @@ func start(ctx context.Context, o *options, environ []string) error {
 	if err != nil {
 		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
 	}
-	if _, err := controller.SetupControllers(ctx, mgr, controller.Options{
+	op, err := controller.SetupControllers(ctx, mgr, controller.Options{
 		ConfigNamespace:         o.configNamespace,
 		Store:                   store,
 		Load:                    load,
 		Actuation:               controller.Actuation(o.actuation),
 		DryRun:                  o.dryRun,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
+	}
+	if o.externalMetricsAddr != "0" {
+		if err := mgr.Add(externalMetricsServer{opts: externalmetrics.Options{
+			BindAddress: o.externalMetricsAddr, CertDir: o.externalMetricsCertDir, Kubeconfig: o.kubeconfig,
+		}, desired: op.Metrics.DesiredReplicas}); err != nil {
+			return fmt.Errorf("adding the external metrics endpoint: %w", err)
+		}
 	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -351,6 +377,21 @@ func start(ctx context.Context, o *options, environ []string) error {
 		"leaderElection", o.leaderElect, "metrics", o.metricsAddr, "metricsSecure", o.metricsSecure)
 	return mgr.Start(ctx)
 }
+
+// externalMetricsServer serves the operator's decisions on the external
+// metrics API. It runs on every replica, leader or not, so the APIService
+// stays available; only the leader has values (the others answer with an
+// empty list, on which an HPA holds the replicas).
+type externalMetricsServer struct {
+	opts    externalmetrics.Options
+	desired *prometheus.GaugeVec
+}
+
+func (s externalMetricsServer) Start(ctx context.Context) error {
+	return externalmetrics.Run(ctx, s.opts, &externalmetrics.Provider{Desired: s.desired})
+}
+
+func (externalMetricsServer) NeedLeaderElection() bool { return false }
 
 // informersSynced is the readiness check: ready once the manager's caches
 // hold the watched objects.

@@ -234,7 +234,8 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
-			"max-concurrent-reconciles", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level"} {
+			"max-concurrent-reconciles", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
+			"external-metrics-bind-address", "external-metrics-cert-dir"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
