@@ -53,6 +53,13 @@ type Load struct {
 	// RequestsInRetention is the number of requests within the retention
 	// period, nil when the source does not know it.
 	RequestsInRetention *float64
+	// DataSince is when the data behind RequestsInRetention begins (zero:
+	// no constraint): idleness is proven only a retention period after it.
+	DataSince time.Time
+	// Waiting is the number of requests waiting at the gateway for the
+	// model. It counts even when the load is not Available: requests that
+	// wait (or, with Rate, arrive) wake a group at zero (see wakeFromZero).
+	Waiting float64
 }
 
 // Input is everything one plan of a model group depends on.
@@ -68,6 +75,9 @@ type Input struct {
 	// Limits caps the accelerators per type the group may use (nil: no
 	// limit); minimum replicas hold even above them.
 	Limits Limits
+	// CreatedAt is when the group's newest variant was created (zero:
+	// unknown): scale to zero waits a retention period after it.
+	CreatedAt time.Time
 }
 
 // Decision is the plan for one variant.
@@ -245,7 +255,9 @@ func planValid(in Input, cache *CapacityCache) (Result, error) {
 		return Result{}, err
 	}
 	if !in.Load.Available {
-		return holdOnMissingMetrics(in), nil
+		res := holdOnMissingMetrics(in)
+		wakeFromZero(in, &res)
+		return res, nil
 	}
 	vs := in.Variants
 	pol := in.Policy
@@ -275,9 +287,17 @@ func planValid(in Input, cache *CapacityCache) (Result, error) {
 	lastActive, idle := activity(in.State.LastActive, load, pol.Retention, now)
 	res.State = State{LastActive: lastActive, Recommendations: make(map[string][]Recommendation, len(vs)),
 		ScaleUpBase: make(map[string][]Recommendation, len(vs))}
+	res.State.LeftZero, res.State.AtZero = zeroTransition(in)
 	demand := load.Rate
+	provenAt := idleProvenAt(in, res.State.LeftZero)
+	if idle && now.Before(provenAt) {
+		idle = false // the data does not cover a whole retention period yet
+	}
+	// A group at zero stays there while no request waits or arrives: it
+	// needs no proof, and a gap in the data must not wake it.
+	stay := totalCurrent(vs) == 0 && load.Rate == 0 && load.Waiting == 0
 
-	if pol.ScaleToZero && idle {
+	if pol.ScaleToZero && (idle || stay) {
 		// The retention period proved idleness: no stabilization hold, and
 		// the history restarts from here so that old highs hold nothing.
 		for i, v := range vs {
@@ -294,11 +314,15 @@ func planValid(in Input, cache *CapacityCache) (Result, error) {
 			res.NextEvaluation = t
 		}
 	}
+	if pol.ScaleToZero && provenAt.After(now) {
+		res.NextEvaluation = earliest(res.NextEvaluation, provenAt)
+	}
 
 	limited, approximate := optimize(vs, plans, demand, pol.CostSavingThreshold, in.Limits)
 	res.Approximate = approximate
 	opt := counts(plans)
 	keepCheapest(vs, plans)
+	scaleFromZero(vs, plans, load)
 	for i, v := range vs {
 		p := &plans[i]
 		if p.reason == "" {
@@ -329,6 +353,9 @@ func planValid(in Input, cache *CapacityCache) (Result, error) {
 		}
 	}
 	enforceLimits(vs, plans, opt, in.Limits)
+	if totalCurrent(vs) == 0 && totalPlanned(plans) > 0 {
+		res.State.LeftZero = now
+	}
 	res.Budget = budgetReport(vs, plans, demand, in.Limits)
 	anyCapacity := slices.ContainsFunc(plans, func(p variantPlan) bool { return p.capacity > 0 })
 	switch {
@@ -350,6 +377,7 @@ func holdOnMissingMetrics(in Input) Result {
 		Outcome:  OutcomeMetricsMissing,
 		State:    State{LastActive: in.State.LastActive, Recommendations: make(map[string][]Recommendation)},
 	}
+	res.State.LeftZero, res.State.AtZero = zeroTransition(in)
 	cutoff := in.Now.Add(-in.Policy.StabilizationWindow)
 	for i, v := range in.Variants {
 		n := v.bounded(v.Current)

@@ -49,7 +49,8 @@ type LoadJumpPolicy struct {
 
 // DefaultPolicy returns the policy the operator applies under its default
 // configuration (package config): scale to zero off (10 minutes retention
-// when turned on), 5 minutes stabilization, 10% threshold. A test in package
+// when turned on), 5 minutes stabilization, 10% threshold, and the bounds on
+// actions. A test in package
 // controller fails when the two drift apart.
 func DefaultPolicy() Policy {
 	return Policy{
@@ -57,6 +58,12 @@ func DefaultPolicy() Policy {
 		Retention:           10 * time.Minute,
 		StabilizationWindow: 5 * time.Minute,
 		CostSavingThreshold: 0.10,
+		// Bounded actions (issue 12): at most 100 replicas per variant,
+		// growth of 4 replicas or 100% per minute, rate jumps of 10× held
+		// for 2 minutes.
+		MaxReplicasPerVariant: 100,
+		ScaleUp:               ScaleUpPolicy{MaxReplicas: 4, MaxPercent: 100, Period: time.Minute},
+		LoadJump:              LoadJumpPolicy{Factor: 10, Confirmation: 2 * time.Minute},
 	}
 }
 
@@ -104,6 +111,10 @@ type State struct {
 	RateKnown bool
 	// JumpSince is when an implausible jump was first seen (zero: none).
 	JumpSince time.Time
+	// LeftZero is when the group last left zero replicas (zero: not seen
+	// in this process); AtZero whether it had none at the last plan.
+	LeftZero time.Time
+	AtZero   bool
 }
 
 // Recommendation is one replica count recommended at a time.
@@ -118,7 +129,7 @@ type Recommendation struct {
 // last activity does, started now when it was never started.
 func activity(last time.Time, load Load, retention time.Duration, now time.Time) (lastActive time.Time, idle bool) {
 	switch {
-	case load.Rate > 0:
+	case load.Rate > 0 || load.Waiting > 0:
 		return now, false
 	case load.RequestsInRetention != nil:
 		if *load.RequestsInRetention > 0 {

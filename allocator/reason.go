@@ -28,6 +28,10 @@ const (
 	// ReasonStabilized: a scale-down is held at the highest recommendation
 	// within the stabilization window.
 	ReasonStabilized Reason = "Stabilized"
+	// ReasonScaleFromZero: the group had no replica and requests wait or
+	// arrive at the gateway; the cheapest variant gets one before the load
+	// can be measured.
+	ReasonScaleFromZero Reason = "ScaleFromZero"
 	// ReasonCostHysteresis: moving replicas to a cheaper mix would save less
 	// than the threshold, so the mix without growth was kept.
 	ReasonCostHysteresis Reason = "CostHysteresis"
