@@ -50,11 +50,13 @@ func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, 
 func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache, budgets budgetSource) groupPlan {
 	cfg := snap.Config
 	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
+	load := partialData(snap)
 	in := allocator.Input{
-		Load:   allocatorLoad(snap.Load),
-		State:  state,
-		Now:    now,
-		Policy: groupPolicy(cfg, plan.ScaleToZero),
+		Load:      allocatorLoad(load),
+		CreatedAt: newestCreation(snap),
+		State:     state,
+		Now:       now,
+		Policy:    groupPolicy(cfg, plan.ScaleToZero),
 	}
 	var planned []int // indexes into plan.Variants of the members given to the allocator
 	var slo *config.SLO
@@ -64,8 +66,8 @@ func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.
 		vp.Status.ObservedGeneration = m.VA.Generation
 		vp.Status.CurrentReplicas = m.Target.StatusReplicas
 		setTargetResolvedCondition(&vp.Status, m, now)
-		setMetricsAvailableCondition(&vp.Status, m.VA.Generation, snap.Load, now)
-		variant, memberSLO, reason, err := resolveVariant(cfg, m)
+		setMetricsAvailableCondition(&vp.Status, m.VA.Generation, load, now)
+		variant, memberSLO, reason, err := resolveVariant(cfg, m, snap.RequireOptIn)
 		switch {
 		case err != nil && reason == llmdv1alpha1.ConditionReasonTargetReadFailed:
 			setOptimizedUnknownCondition(&vp.Status, m.VA.Generation, reason, err.Error(), now)
@@ -95,7 +97,21 @@ func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.
 	}
 	plan.State, plan.NextEvaluation = result.State, result.NextEvaluation
 	for j, i := range planned {
-		applyDecision(&plan.Variants[i], result.Variants[j], result.Outcome, now)
+		vp, d := &plan.Variants[i], result.Variants[j]
+		if d.Excluded {
+			// Issue 12: a VA whose own input is invalid is reported alone.
+			vp.Planned = false
+			setExcludedCondition(&vp.Status, vp.Member.VA.Generation, d.Err, now)
+			continue
+		}
+		applyDecision(vp, d, result.Outcome, now)
+		switch {
+		case result.Outcome == allocator.OutcomeMetricsStale:
+			setImplausibleLoadCondition(&vp.Status, vp.Member.VA.Generation, in.Load.Rate, state, now)
+		case result.Heuristic && d.Err == nil && result.Outcome == allocator.OutcomeSucceeded:
+			setOptimizedCondition(&vp.Status, vp.Member.VA.Generation, true, llmdv1alpha1.ConditionReasonApproximate,
+				approximateMessage(result, d.Replicas), now)
+		}
 	}
 	applyBudget(&plan, planned, capacity, now)
 	return plan
@@ -104,7 +120,7 @@ func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.
 // resolveVariant turns a member into an allocator variant with its cost and
 // SLO from the config in force; the reason names the Optimized condition
 // reason when it cannot.
-func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant, config.SLO, string, error) {
+func resolveVariant(cfg *config.Config, m *modelgroup.Member, requireOptIn bool) (allocator.Variant, config.SLO, string, error) {
 	va := m.VA
 	if m.OwnerOfTarget != "" {
 		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetConflict,
@@ -117,6 +133,13 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant
 	if !m.Target.Found {
 		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetNotFound,
 			errors.New("the scale target cannot be read; see TargetResolved")
+	}
+	if requireOptIn && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto && !optedIn(m.Target.Annotations, va.Name) {
+		ref := va.Spec.ScaleTargetRef
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonActuationNotAllowed,
+			fmt.Errorf("%s %s has not opted in to be scaled by this VariantAutoscaling; it is left alone: "+
+				"someone who may edit it must annotate it with %s: %s (or \"*\")",
+				ref.Kind, ref.Name, llmdv1alpha1.AnnotationScaledBy, va.Name)
 	}
 	p, err := va.Spec.Profile.Parse()
 	if err != nil {
@@ -153,11 +176,18 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member) (allocator.Variant
 // rules and the group's scale-to-zero policy. allocator.DefaultPolicy is
 // this policy under the defaults (TestDefaultPolicyIsTheOperatorDefault).
 func groupPolicy(cfg *config.Config, stz config.ScaleToZeroPolicy) allocator.Policy {
+	op := cfg.Operator
 	return allocator.Policy{
 		ScaleToZero:         stz.Enabled,
 		Retention:           stz.Retention,
-		StabilizationWindow: cfg.Operator.StabilizationWindow,
-		CostSavingThreshold: cfg.Operator.CostSavingThreshold,
+		StabilizationWindow: op.StabilizationWindow,
+		CostSavingThreshold: op.CostSavingThreshold,
+		// Issue 12: bounded actions.
+		MaxReplicasPerVariant: op.MaxReplicasPerVariant,
+		ScaleUp: allocator.ScaleUpPolicy{
+			MaxReplicas: op.ScaleUp.MaxReplicas, MaxPercent: op.ScaleUp.MaxPercent, Period: op.ScaleUp.Period,
+		},
+		LoadJump: allocator.LoadJumpPolicy{Factor: op.LoadJump.Factor, Confirmation: op.LoadJump.Confirmation},
 	}
 }
 
@@ -185,6 +215,8 @@ func allocatorLoad(r modelgroup.LoadReading) allocator.Load {
 		AvgIn:               r.Load.AvgInputTokens,
 		AvgOut:              r.Load.AvgOutputTokens,
 		RequestsInRetention: r.Load.RequestsInRetention,
+		DataSince:           r.Load.DataSince,
+		Waiting:             r.Load.Waiting,
 	}
 }
 
@@ -213,7 +245,7 @@ func applyDecision(vp *variantPlan, d allocator.Decision, outcome allocator.Outc
 	switch {
 	case d.Err != nil:
 		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonInfeasible, d.Err.Error(), now)
-	case outcome == allocator.OutcomeMetricsMissing:
+	case outcome == allocator.OutcomeMetricsMissing || outcome == allocator.OutcomeMetricsStale:
 		setOptimizedCondition(st, gen, false, llmdv1alpha1.ConditionReasonMetricsUnavailable,
 			fmt.Sprintf("holding %d replicas until the model's load is known", d.Replicas), now)
 	case outcome == allocator.OutcomeCapacityLimited:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -26,9 +27,15 @@ type Target struct {
 	SpecReplicas int32
 	// StatusReplicas is the replica count the workload reports running.
 	StatusReplicas int32
+	// ReadyReplicas is the ready replicas a Deployment reports (0 for
+	// other kinds: unknown).
+	ReadyReplicas int32
 	// Err is a lookup error other than "not found": the target's state is
 	// unknown, so nothing is decided for it.
 	Err error
+	// Annotations of a Deployment target (for the llmd.ai/scaled-by opt-in;
+	// nil for other kinds, which are read through /scale).
+	Annotations map[string]string
 }
 
 // Member is one VA of a group with its target.
@@ -47,6 +54,9 @@ type Snapshot struct {
 	Members []Member
 	Config  *config.Config
 	Load    LoadReading
+	// RequireOptIn is set by the reconciler when targets must carry the
+	// llmd.ai/scaled-by opt-in before they are sized.
+	RequireOptIn bool
 }
 
 // ConfigSource gives the configuration in force.
@@ -95,7 +105,13 @@ func (s *Snapshotter) Snapshot(ctx context.Context, key Key) (*Snapshot, error) 
 	}
 	slices.SortFunc(snap.Members, func(a, b Member) int { return cmp.Compare(a.VA.Name, b.VA.Name) })
 	if len(snap.Members) > 0 {
-		snap.Load = s.Load.Load(ctx, key, cfg.ScaleToZeroFor(key.Namespace, key.ModelID).Retention)
+		// Only a group that may scale to zero needs its requests within the
+		// retention period (0: none), so only such groups depend on that query.
+		retention := time.Duration(0)
+		if p := cfg.ScaleToZeroFor(key.Namespace, key.ModelID); p.Enabled {
+			retention = p.Retention
+		}
+		snap.Load = s.Load.Load(ctx, key, retention)
 	}
 	return snap, nil
 }
@@ -143,7 +159,8 @@ func (s *Snapshotter) target(ctx context.Context, va *llmdv1alpha1.VariantAutosc
 		if d.Spec.Replicas != nil {
 			replicas = *d.Spec.Replicas
 		}
-		return Target{Found: true, SpecReplicas: replicas, StatusReplicas: d.Status.Replicas}
+		return Target{Found: true, SpecReplicas: replicas, StatusReplicas: d.Status.Replicas, ReadyReplicas: d.Status.ReadyReplicas,
+			Annotations: d.Annotations}
 	}
 	obj, err := TargetObject(va)
 	if err != nil {
