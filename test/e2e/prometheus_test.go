@@ -15,10 +15,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
-// prometheusServer is a real Prometheus (Debian's `prometheus` package)
-// scraping one target every second, on a loopback port, with its data in a
+// prometheusServer is a real Prometheus (3.x, built from source) scraping
+// its targets every second, on a loopback port, with its data in a
 // folder that survives Stop so that Start brings the same server back.
 type prometheusServer struct {
 	Addr    string // host:port of the web API
@@ -31,37 +33,62 @@ type prometheusServer struct {
 	logPath string
 }
 
-// findPrometheus returns the path of the prometheus binary.
+// findPrometheus returns the path of the prometheus binary: the one built
+// from source into $KUBEBUILDER_ASSETS (hack/build-envtest.sh, `make
+// envtest-bins`), or PROMETHEUS_BINARY.
 func findPrometheus() (string, error) {
 	if p := os.Getenv("PROMETHEUS_BINARY"); p != "" {
 		return p, nil
 	}
-	p, err := exec.LookPath("prometheus")
+	dir, err := framework.AssetsDir()
 	if err != nil {
-		return "", errors.New("the e2e test needs Prometheus: run `make test-e2e` (it installs Debian's prometheus package) or set PROMETHEUS_BINARY")
+		return "", fmt.Errorf("the e2e test needs Prometheus built from source: %w", err)
+	}
+	p := filepath.Join(dir, "prometheus")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the e2e test needs Prometheus built from source at %s (`make envtest-bins` builds it) or PROMETHEUS_BINARY: %w", p, err)
 	}
 	return p, nil
 }
 
 func newPrometheus(binary, dir, target string) (*prometheusServer, error) {
+	return newPrometheusScraping(binary, dir, scrapeJob{name: "vllm", target: target, path: "/metrics"})
+}
+
+// scrapeJob is one scrape job of a single target.
+type scrapeJob struct{ name, target, path string }
+
+// newPrometheusScraping configures Prometheus to scrape every job every second.
+func newPrometheusScraping(binary, dir string, jobs ...scrapeJob) (*prometheusServer, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	p := &prometheusServer{Addr: addr, dir: dir, binary: binary, target: target, logPath: filepath.Join(dir, "prometheus.log")}
-	cfg := fmt.Sprintf(`global:
+	p := &prometheusServer{Addr: addr, dir: dir, binary: binary, target: jobs[0].target, logPath: filepath.Join(dir, "prometheus.log")}
+	cfg := `global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
 scrape_configs:
-  - job_name: vllm
-    static_configs:
-      - targets: [%q]
-`, target)
+`
+	for _, j := range jobs {
+		cfg += fmt.Sprintf("  - job_name: %s\n    metrics_path: %s\n    static_configs:\n      - targets: [%q]\n", j.name, j.path, j.target)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Wipe deletes the stored data of a stopped Prometheus: the next Start
+// begins with an empty storage, as after a restart without a volume.
+func (p *prometheusServer) Wipe() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return errors.New("prometheus is running")
+	}
+	return os.RemoveAll(filepath.Join(p.dir, "data"))
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.
