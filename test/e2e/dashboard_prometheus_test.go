@@ -89,14 +89,19 @@ func (p *dashPrometheus) Stop() error {
 		return nil
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
 	select {
-	case <-p.exited:
+	case err = <-p.exited:
 	case <-time.After(15 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.exited
+		err = <-p.exited
 	}
 	p.cmd = nil
-	return nil
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return nil // ended by the signal
+	}
+	return err
 }
 
 // Log returns the end of Prometheus's log.
