@@ -70,16 +70,55 @@ func newRelation(mean, sd, floor [2]float64) *relation {
 		floor: floor,
 	}
 	r.v0 = [2]float64{sd[0] * sd[0], sd[1] * sd[1]}
-	r.restart()
+	r.reset()
 	return r
 }
 
-// restart keeps θ and gives it the prior's uncertainty again.
-func (r *relation) restart() {
+// restartInflation multiplies the covariance at a restart (standard errors
+// ×10), within the prior's.
+const restartInflation = 100
+
+// reset puts the relation at its prior uncertainty (at the start).
+func (r *relation) reset() {
 	r.v = mat.NewSymDense(2, []float64{r.v0[0], 0, 0, r.v0[1]})
 	r.a = priorNoiseWeight / 2
 	r.b = r.a * initialNoise * initialNoise
 	r.n, r.run = 0, 0
+}
+
+// restart keeps θ and makes it uncertain again: the covariance grows by
+// restartInflation, capped at the prior's variances, keeping its shape. The
+// shape matters: new data seen at a single batch size (a saturated server)
+// then move the estimate along what they pin down and leave the rest where
+// the older data put it; resetting to the prior's diagonal let α and β
+// wander apart along the direction one batch size cannot see.
+func (r *relation) restart() {
+	for i := range 2 {
+		for j := i; j < 2; j++ {
+			r.v.SetSym(i, j, r.v.At(i, j)*restartInflation)
+		}
+	}
+	r.capAtPrior()
+	r.a = priorNoiseWeight / 2
+	r.b = r.a * initialNoise * initialNoise
+	r.n, r.run = 0, 0
+}
+
+// capAtPrior scales rows and columns so that no variance exceeds the
+// prior's (which keeps the matrix positive semi-definite).
+func (r *relation) capAtPrior() {
+	var d [2]float64
+	for i := range 2 {
+		d[i] = 1
+		if v := r.v.At(i, i); v > r.v0[i] {
+			d[i] = math.Sqrt(r.v0[i] / v)
+		}
+	}
+	for i := range 2 {
+		for j := i; j < 2; j++ {
+			r.v.SetSym(i, j, r.v.At(i, j)*d[i]*d[j])
+		}
+	}
 }
 
 // noise is the estimate of σ², b/a within its bounds.
@@ -119,18 +158,7 @@ func (r *relation) forget(lambda, w float64, h *mat.VecDense) {
 			}
 		}
 	}
-	var d [2]float64
-	for i := range 2 {
-		d[i] = 1
-		if v := r.v.At(i, i); v > r.v0[i] {
-			d[i] = math.Sqrt(r.v0[i] / v)
-		}
-	}
-	for i := range 2 {
-		for j := i; j < 2; j++ {
-			r.v.SetSym(i, j, r.v.At(i, j)*d[i]*d[j])
-		}
-	}
+	r.capAtPrior()
 }
 
 // predict is ŷ = θ₀ + θ₁·x.
