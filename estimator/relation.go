@@ -45,9 +45,9 @@ const (
 	// OutcomeRejected: an outlier, ignored.
 	OutcomeRejected Outcome = "Rejected"
 	// OutcomeRestarted: after several outliers in a row on the same side the
-	// relation restarted from its current estimate with the prior's
-	// uncertainty, then took the observation (a regime change: new server
-	// version, flags, hardware).
+	// relation restarted from its current estimate, made uncertain again
+	// (relation.restart), then took the observation (a regime change: new
+	// server version, flags, hardware).
 	OutcomeRestarted Outcome = "Restarted"
 )
 
