@@ -146,7 +146,8 @@ func deleteNode(t *testing.T, name string) {
 	}
 	for i := range list.Items {
 		if p := &list.Items[i]; p.Spec.NodeName == name {
-			if err := env.Client.Delete(ctx, p, client.GracePeriodSeconds(0)); client.IgnoreNotFound(err) != nil {
+			err := env.Client.Delete(ctx, p, client.GracePeriodSeconds(0))
+			if err = client.IgnoreNotFound(err); err != nil {
 				t.Fatal(err)
 			}
 		}
