@@ -45,10 +45,11 @@ func run(args []string) int {
 	fs.DurationVar(&o.Day, "day", 10*time.Minute, "Length of one simulated day of load.")
 	fs.Float64Var(&o.PeakRate, "peak-rate", 40, "Highest base request rate of any model, requests per second.")
 	fs.DurationVar(&o.Refresh, "refresh", 5*time.Second, "How often the table is printed.")
+	fs.DurationVar(&o.ReadyDelay, "ready-delay", 30*time.Second, "How long a scheduled pod takes to become Ready (model loading, played by kwok).")
 	fs.StringVar(&o.StateDir, "state-dir", demo.DefaultStateDir(), "Folder of the kubeconfig and the operator log.")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: demo [flags]\n\n"+
-			"Runs the operator against a local control plane with simulated load and prints its decisions.\n\nFlags:\n")
+			"Runs the operator on a local cluster (real Deployment, ReplicaSet and scheduler controllers, kwok GPU nodes) with simulated load and prints its decisions.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

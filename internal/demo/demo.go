@@ -49,8 +49,11 @@ type Options struct {
 	PeakRate float64
 	// Refresh is how often the table is printed (5s).
 	Refresh time.Duration
-	// ReadyDelay is how long simulated pods take to start (2s).
+	// ReadyDelay is how long a scheduled pod takes to become Ready, as a
+	// model loads (30s; kwok plays it).
 	ReadyDelay time.Duration
+	// Pools are the fake GPU node pools (DemoPools).
+	Pools []cluster.NodePool
 	// StateDir receives the kubeconfig (~/.cache/variant-autoscaler/demo).
 	StateDir string
 	// Out receives the instructions and the table (os.Stdout).
@@ -94,8 +97,11 @@ func (o *Options) defaults() {
 	if o.Refresh <= 0 {
 		o.Refresh = 5 * time.Second
 	}
+	if o.Pools == nil {
+		o.Pools = DemoPools()
+	}
 	if o.ReadyDelay <= 0 {
-		o.ReadyDelay = 2 * time.Second
+		o.ReadyDelay = 30 * time.Second
 	}
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir()
@@ -123,8 +129,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return nil, fmt.Errorf("creating %s: %w", o.StateDir, err)
 	}
 
-	fmt.Fprintf(out, "Starting a local control plane (etcd and kube-apiserver built in %s)...\n", assets)
-	env, err := cluster.Start(cluster.Options{ClientQPS: 50, ClientBurst: 100})
+	fmt.Fprintf(out, "Starting a local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok built in %s)...\n", assets)
+	env, err := cluster.Start(cluster.Options{ClientQPS: 50, ClientBurst: 100, Workloads: &cluster.WorkloadOptions{
+		Pools: o.Pools, PodStartDelay: o.ReadyDelay,
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +167,6 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := install(setupCtx, env); err != nil {
 		return res, err
 	}
-
-	// The workload simulator.
-	simCtx, stopSim := context.WithCancel(context.Background())
-	simDone := make(chan struct{})
-	sim := &simulator{Client: env.Client, Namespace: Namespace, Delay: o.ReadyDelay, Poll: 500 * time.Millisecond, Now: time.Now}
-	go func() { defer close(simDone); sim.Run(simCtx) }()
-	teardown = append(teardown, func() error { stopSim(); <-simDone; return nil })
 
 	// The operator, wired exactly as the manager binary wires it.
 	source := loadsource.NewSynthetic(o.Day, o.PeakRate)
@@ -230,7 +231,11 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 			fmt.Fprint(out, "\033[H\033[2J")
 		}
 		fmt.Fprintln(out)
-		printTable(out, header, rs)
+		pools := ""
+		if usage, err := cluster.Usage(readCtx, env.Client); err == nil {
+			pools = poolLine(usage)
+		}
+		printTable(out, header, rs, pools)
 		if o.Clear && !final {
 			fmt.Fprint(out, instructions)
 		}

@@ -23,8 +23,11 @@ type Row struct {
 	// Load is the model's arrival rate (req/s); Share the part assigned to this variant.
 	Load  float64
 	Share string
-	// Current is the Deployment's running replicas; Desired the VA's decision (nil: none yet).
+	// Current is the Deployment's replicas (spec); Desired the VA's decision (nil: none yet).
 	Current int32
+	// Pods of the workload: serving, on a node loading the model, and
+	// Pending for lack of free GPUs of its type.
+	Ready, Starting, Pending int32
 	Desired *int32
 	Cost    string
 	Reason  string
@@ -44,7 +47,13 @@ func rows(ctx context.Context, c client.Reader, namespace string, rate func(mode
 	}
 	running := map[string]int32{}
 	for _, d := range deps.Items {
-		running[d.Name] = d.Status.Replicas
+		if d.Spec.Replicas != nil {
+			running[d.Name] = *d.Spec.Replicas
+		}
+	}
+	pods, err := podCounts(ctx, c, namespace)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Row, 0, len(vas.Items))
 	for i := range vas.Items {
@@ -55,6 +64,8 @@ func rows(ctx context.Context, c client.Reader, namespace string, rate func(mode
 			Current: running[va.Spec.ScaleTargetRef.Name],
 			Desired: va.Status.DesiredReplicas,
 		}
+		pc := pods[va.Spec.ScaleTargetRef.Name]
+		r.Ready, r.Starting, r.Pending = pc.Ready, pc.Starting, pc.Pending
 		if d := va.Status.Decision; d != nil {
 			r.Share, r.Cost, r.Reason = d.LoadShare, d.CostPerHour, string(d.Reason)
 		}
@@ -82,10 +93,11 @@ func acceleratorText(va *llmdv1alpha1.VariantAutoscaling) string {
 }
 
 // printTable writes the rows as aligned columns with per-model totals.
-func printTable(w io.Writer, header string, rs []Row) {
+// pools, when not empty, is the node-pool line printed under the table.
+func printTable(w io.Writer, header string, rs []Row, pools string) {
 	fmt.Fprintln(w, header)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tVARIANT\tACCELERATOR\tLOAD req/s\tSHARE req/s\tCURRENT\tDESIRED\tCOST/h\tREASON")
+	fmt.Fprintln(tw, "MODEL\tVARIANT\tACCELERATOR\tLOAD req/s\tSHARE req/s\tCURRENT\tREADY\tSTARTING\tPENDING\tDESIRED\tCOST/h\tREASON")
 	var totalCost float64
 	var totalReplicas int32
 	for i, r := range rs {
@@ -101,11 +113,14 @@ func printTable(w io.Writer, header string, rs []Row) {
 		if c, err := strconv.ParseFloat(r.Cost, 64); err == nil {
 			totalCost += c
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
-			model, r.Variant, r.Accelerator, load, dash(r.Share), r.Current, desired, dash(r.Cost), dash(r.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
+			model, r.Variant, r.Accelerator, load, dash(r.Share), r.Current, r.Ready, r.Starting, r.Pending, desired, dash(r.Cost), dash(r.Reason))
 	}
-	fmt.Fprintf(tw, "\t\t\t\t\t\t%d\t%.2f\t(total)\n", totalReplicas, totalCost)
+	fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t%d\t%.2f\t(total)\n", totalReplicas, totalCost)
 	_ = tw.Flush()
+	if pools != "" {
+		fmt.Fprintln(w, pools)
+	}
 }
 
 func dash(s string) string {

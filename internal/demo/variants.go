@@ -13,6 +13,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 )
 
 // Namespace holds the demo's Deployments and VariantAutoscalings.
@@ -50,6 +51,17 @@ var variants = []variant{
 }
 
 // VariantNames returns the names of the demo's variants (VA and Deployment).
+// DemoPools are the demo's fake GPU nodes: fewer GPUs than the variants'
+// maxReplicas could use, so a busy hour leaves some pods Pending.
+func DemoPools() []cluster.NodePool {
+	return []cluster.NodePool{
+		{Accelerator: "H100", Nodes: 2, GPUsPerNode: 8},
+		{Accelerator: "A100", Nodes: 2, GPUsPerNode: 8},
+		{Accelerator: "L40S", Nodes: 1, GPUsPerNode: 8},
+		{Accelerator: "MI300X", Nodes: 1, GPUsPerNode: 8},
+	}
+}
+
 func VariantNames() []string {
 	out := make([]string, len(variants))
 	for i, v := range variants {
@@ -84,9 +96,7 @@ func (v variant) objects() (*llmdv1alpha1.VariantAutoscaling, *appsv1.Deployment
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "server", Image: "registry.k8s.io/pause:3.10",
-				}}},
+				Spec:       cluster.GPUPodSpec(v.accelerator, v.count),
 			},
 		},
 	}

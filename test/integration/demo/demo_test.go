@@ -38,7 +38,7 @@ func TestDemoDecidesForEveryVariant(t *testing.T) {
 	out := &framework.SyncBuffer{}
 	stateDir := t.TempDir()
 	res, err := demo.Run(context.Background(), demo.Options{
-		Duration: 30 * time.Second, Refresh: 5 * time.Second, StateDir: stateDir, Out: out,
+		Duration: 30 * time.Second, Refresh: 5 * time.Second, StateDir: stateDir, Out: out, ReadyDelay: 2 * time.Second,
 	})
 	g.Expect(err).NotTo(HaveOccurred(), "demo output:\n%s", out.String())
 	g.Expect(res.Interrupted).To(BeFalse())
@@ -65,6 +65,15 @@ func TestDemoDecidesForEveryVariant(t *testing.T) {
 	g.Expect(text).To(ContainSubstring("--kubeconfig " + res.Kubeconfig + " get va -A"))
 	g.Expect(text).To(ContainSubstring("edit va "))
 	g.Expect(text).To(ContainSubstring("MODEL"))
+	// The real controllers ran the workloads: pods of the variants got onto
+	// the GPU nodes and became Ready, and the pools' free GPUs are shown.
+	g.Expect(text).To(MatchRegexp(`READY\s+STARTING\s+PENDING`))
+	g.Expect(text).To(MatchRegexp(`GPUs free: A100 \d+/16  H100 \d+/16  L40S \d+/8  MI300X \d+/8`))
+	var ready int32
+	for _, r := range res.Rows {
+		ready += r.Ready
+	}
+	g.Expect(ready).To(BeNumerically(">", 0), "Ready pods at the end")
 	g.Expect(text).To(ContainSubstring("OK: desired replicas were computed for all"))
 	expectTornDown(g, res)
 }
