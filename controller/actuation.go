@@ -6,7 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -55,4 +57,18 @@ func scaleTarget(ctx context.Context, c client.SubResourceClientConstructor, va 
 		return fmt.Errorf("scaling %s %s/%s to %d: %w", va.Spec.ScaleTargetRef.Kind, va.Namespace, va.Spec.ScaleTargetRef.Name, replicas, err)
 	}
 	return nil
+}
+
+// newActuationClient returns a client for /scale patches with rate limiters
+// of its own (same QPS and burst as the manager's), so that a group's
+// actuation never queues behind status writes in the manager's client. It
+// shares the manager's connections and mapper.
+func newActuationClient(mgr manager.Manager) (client.Client, error) {
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	cfg.RateLimiter = nil
+	c, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient()})
+	if err != nil {
+		return nil, fmt.Errorf("building the actuation client: %w", err)
+	}
+	return c, nil
 }

@@ -4,6 +4,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 // NewGroupReconciler: the global pass reads the records it keeps.
 type GroupReconciler struct {
 	client    client.Client
+	actuator  client.Client
 	snapshots *modelgroup.Snapshotter
 	triggers  *modelgroup.Triggers
 	recorder  crrecorder.EventRecorder
@@ -51,9 +53,12 @@ type GroupReconciler struct {
 // ReconcilerOptions are what a GroupReconciler works with. Client,
 // Snapshots, Triggers, Recorder and Metrics are required.
 type ReconcilerOptions struct {
-	// Client writes statuses and patches /scale.
-	Client    client.Client
-	Snapshots *modelgroup.Snapshotter
+	// Client writes statuses (and patches /scale without an ActuationClient).
+	Client client.Client
+	// ActuationClient patches /scale with a rate limiter of its own, so
+	// that actuation never waits behind status writes (default Client).
+	ActuationClient client.Client
+	Snapshots       *modelgroup.Snapshotter
 	// Triggers tells why a group was enqueued (shared with the event handlers).
 	Triggers *modelgroup.Triggers
 	Recorder crrecorder.EventRecorder
@@ -77,7 +82,7 @@ func NewGroupReconciler(o ReconcilerOptions) *GroupReconciler {
 		o.Actuation = ActuationMetrics
 	}
 	return &GroupReconciler{
-		client: o.Client, snapshots: o.Snapshots, triggers: o.Triggers, recorder: o.Recorder,
+		client: o.Client, actuator: cmp.Or[client.Client](o.ActuationClient, o.Client), snapshots: o.Snapshots, triggers: o.Triggers, recorder: o.Recorder,
 		metrics: o.Metrics, cache: allocator.NewCapacityCache(allocator.DefaultCacheSize), clock: o.Clock,
 		actuation: o.Actuation, dryRun: o.DryRun, records: newRecords(), observe: o.Observe,
 	}
@@ -118,8 +123,10 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	r.metrics.VariantEvaluations.Add(float64(len(snap.Members)))
 	plan := planGroup(snap, previous.State, start, r.cache)
 
-	statusErr := r.writeStatuses(ctx, plan)
+	// Actuation first: the decision reaches the workload before the
+	// group's status writes, which may wait for the API server.
 	record, actuateErr := r.actuate(ctx, plan, previous)
+	statusErr := r.writeStatuses(ctx, plan)
 	r.recordEvents(plan)
 	r.forgetVariants(previous, record)
 	r.records.put(key, record)
@@ -166,7 +173,7 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan, previous 
 		}
 		if vp.Planned && !r.dryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
 			if r.actuation == ActuationScale && vp.Desired != vp.Member.Target.SpecReplicas {
-				if err := scaleTarget(ctx, r.client, va, vp.Desired); err != nil {
+				if err := scaleTarget(ctx, r.actuator, va, vp.Desired); err != nil {
 					errs = append(errs, err)
 				}
 			}

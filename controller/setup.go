@@ -69,11 +69,18 @@ type Operator struct {
 }
 
 // CacheOptions restricts the manager's cache: ConfigMaps only in the config
-// namespace, everything else in watchNamespaces (all when empty).
+// namespace, everything else in watchNamespaces (all when empty); and it
+// keeps only what the operator reads (cache_transform.go).
 func CacheOptions(configNamespace string, watchNamespaces []string) cache.Options {
-	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{configNamespace: {}}},
-	}}
+	opts := cache.Options{
+		DefaultTransform: stripManagedFields,
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}:  {Namespaces: map[string]cache.Config{configNamespace: {}}},
+			&appsv1.Deployment{}: {Transform: slimDeployment},
+			&corev1.Pod{}:        {Transform: slimPod},
+			&corev1.Node{}:       {Transform: slimNode},
+		},
+	}
 	if len(watchNamespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range watchNamespaces {
@@ -121,8 +128,12 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	// The manager's API reader works before the caches start.
 	watcher.LoadInitial(ctx, mgr.GetAPIReader())
 
+	actuator, err := newActuationClient(mgr)
+	if err != nil {
+		return nil, err
+	}
 	rec := NewGroupReconciler(ReconcilerOptions{
-		Client: mgr.GetClient(),
+		Client: mgr.GetClient(), ActuationClient: actuator,
 		Snapshots: &modelgroup.Snapshotter{
 			Cache: mgr.GetCache(), Scales: mgr.GetClient(), Config: store, Load: opts.Load,
 		},
