@@ -104,8 +104,15 @@ func caseResume(t *testing.T, z *zeroEnv) {
 	idle := time.Since(lastRequest)
 	t.Logf("scaled to zero %v after the last request (retention %v)", idle.Round(time.Millisecond), retentionResume)
 	g.Expect(idle).To(BeNumerically(">=", retentionResume-time.Second), "scaled to zero before the retention period passed")
-	g.Expect(decisionReason(g, nsResume, nsResume+"-l40s")).To(Equal(llmdv1alpha1.ReasonScaleToZero))
+	g.Eventually(func(g Gomega) llmdv1alpha1.DecisionReason { return decisionReason(g, nsResume, nsResume+"-l40s") }).
+		WithTimeout(timeout).WithPolling(poll).Should(Equal(llmdv1alpha1.ReasonScaleToZero))
 
+	// The emulator has removed the pod (it follows the Deployments every 100ms).
+	g.Eventually(func(g Gomega) int {
+		s, err := z.emu.Gateway(nsResume, zeroModel)
+		g.Expect(err).NotTo(HaveOccurred())
+		return s.Pods
+	}).WithTimeout(timeout).WithPolling(50 * time.Millisecond).Should(BeZero())
 	// A request arrives and waits at the gateway.
 	w, err := client.NewWithWatch(env.Config, client.Options{Scheme: framework.Scheme})
 	if err != nil {
@@ -127,7 +134,10 @@ func caseResume(t *testing.T, z *zeroEnv) {
 	wake := patched.Sub(gs.WaitingSince)
 	t.Logf("first replica requested %v after the first waiting request", wake.Round(time.Millisecond))
 	g.Expect(wake).To(BeNumerically("<=", wakeDeadline))
-	g.Expect(decisionReason(g, nsResume, nsResume+"-l40s")).To(Equal(llmdv1alpha1.ReasonScaleFromZero))
+	// ScaleFromZero decided it; the next plans hold the replica while the
+	// new pod reports no request shape yet (MetricsMissing).
+	g.Eventually(func(g Gomega) llmdv1alpha1.DecisionReason { return decisionReason(g, nsResume, nsResume+"-l40s") }).
+		WithTimeout(timeout).WithPolling(poll).Should(BeElementOf(llmdv1alpha1.ReasonScaleFromZero, llmdv1alpha1.ReasonMetricsMissing))
 	// The pod is ready startupDelay later and takes the waiting request.
 	g.Eventually(func(g Gomega) {
 		s, err := z.emu.Gateway(nsResume, zeroModel)
@@ -154,8 +164,11 @@ func caseCreatedAtZero(t *testing.T, z *zeroEnv) {
 		return []int32{deploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-l40s"), deploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-h100")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{1, 0}))
 	t.Logf("the cheapest variant got its replica %v after creation", time.Since(created).Round(time.Millisecond))
-	// KeepCheapest gave it; later plans without metrics hold it (MetricsMissing).
-	g.Expect(decisionReason(g, nsCreatedAtZero, nsCreatedAtZero+"-l40s")).To(
+	// KeepCheapest gave it (the status is written after the /scale patch);
+	// later plans without metrics hold it (MetricsMissing).
+	g.Eventually(func(g Gomega) llmdv1alpha1.DecisionReason {
+		return decisionReason(g, nsCreatedAtZero, nsCreatedAtZero+"-l40s")
+	}).WithTimeout(timeout).WithPolling(poll).Should(
 		BeElementOf(llmdv1alpha1.ReasonKeepCheapest, llmdv1alpha1.ReasonMetricsMissing))
 	g.Consistently(func(g Gomega) int32 { return totalReplicas(g, nsCreatedAtZero) }).
 		WithTimeout(5 * time.Second).WithPolling(poll).Should(Equal(int32(1)))
@@ -174,7 +187,8 @@ func caseNewModel(t *testing.T, z *zeroEnv) {
 	took := time.Since(created)
 	t.Logf("the new model went to zero %v after its creation (retention %v)", took.Round(time.Millisecond), retentionNew)
 	g.Expect(took).To(BeNumerically(">=", retentionNew))
-	g.Expect(decisionReason(g, nsNewModel, nsNewModel+"-l40s")).To(Equal(llmdv1alpha1.ReasonScaleToZero))
+	g.Eventually(func(g Gomega) llmdv1alpha1.DecisionReason { return decisionReason(g, nsNewModel, nsNewModel+"-l40s") }).
+		WithTimeout(timeout).WithPolling(poll).Should(Equal(llmdv1alpha1.ReasonScaleToZero))
 }
 
 // casePartial: one of three pods is not scraped for two minutes under a
