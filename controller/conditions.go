@@ -29,7 +29,7 @@ func setCondition(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, n
 func setConditionStatus(st *llmdv1alpha1.VariantAutoscalingStatus, generation int64, now time.Time,
 	condType string, status metav1.ConditionStatus, reason, message string) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: condType, Status: status, Reason: reason, Message: message,
+		Type: condType, Status: status, Reason: reason, Message: truncateMessage(message),
 		ObservedGeneration: generation, LastTransitionTime: metaTime(now),
 	})
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +29,11 @@ type ConfigWatcher struct {
 	Enqueuer  modelgroup.Enqueuer
 	Recorder  crrecorder.EventRecorder
 	Metrics   *Metrics
+
+	// loaded records the ConfigMaps of which a version was applied since
+	// the start (issue 12: see InvalidSinceStart).
+	loadedMu sync.Mutex
+	loaded   map[string]bool
 }
 
 // Watches reports whether a ConfigMap is one of the operator's.
@@ -65,11 +71,14 @@ func (w *ConfigWatcher) update(ctx context.Context, cm *corev1.ConfigMap, delete
 		log.FromContext(ctx).Error(err, "Invalid ConfigMap; the last good configuration stays in force", "configmap", cm.Name)
 		if w.Recorder != nil && !deleted {
 			w.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, EventConfigInvalid, "Validate",
-				"not applied, the last good configuration stays in force: %v", err)
+				"%s", truncateMessage(fmt.Sprintf("not applied, the last good configuration stays in force: %v", err)))
 		}
 		return change, false
 	}
 	w.Metrics.ConfigValid.WithLabelValues(cm.Name).Set(1)
+	if !deleted {
+		w.markLoaded(cm.Name)
+	}
 	return change, true
 }
 

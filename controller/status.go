@@ -7,8 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 )
@@ -22,11 +20,10 @@ func (r *GroupReconciler) writeStatuses(ctx context.Context, plan groupPlan) err
 		if equality.Semantic.DeepEqual(va.Status, vp.Status) {
 			continue
 		}
-		updated := va.DeepCopy()
-		updated.Status = vp.Status
 		r.metrics.StatusWrites.Inc()
-		if err := r.client.Status().Patch(ctx, updated, client.MergeFrom(va)); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("writing the status of %s/%s: %w", va.Namespace, va.Name, err))
+		// Optimistic locking, retried on a fresh read (issue 12, defect 8).
+		if _, err := WriteStatus(ctx, r.client, r.reader, va, vp.Status); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -56,7 +53,7 @@ func (r *GroupReconciler) recordEvents(plan groupPlan) {
 		if va.Spec.EffectiveMode() == llmdv1alpha1.ModePreview || r.dryRun {
 			note += "; preview only, not actuated"
 		}
-		r.recorder.Eventf(va, nil, eventType, reason, "Scale", "%s", note)
+		r.recorder.Eventf(va, nil, eventType, reason, "Scale", "%s", truncateMessage(note))
 	}
 }
 

@@ -109,7 +109,8 @@ func evaluatePods(results map[string]model.Vector, window time.Duration) map[Pod
 // refreshQueries are the queries of one refresh: the grouped load queries,
 // and the per-pod ones when PodWindows is set.
 func (s *Prometheus) refreshQueries(cfg *config.Config) []promQuery {
-	qs := buildQueries(cfg, s.opts.RateWindow)
+	// Issue 12: only the watched namespaces are asked about.
+	qs := scopeQueries(buildQueries(cfg, s.opts.RateWindow), s.opts.WatchNamespaces)
 	if s.opts.PodWindows {
 		qs = append(qs, podQueries(s.opts.RateWindow)...)
 	}

@@ -56,6 +56,9 @@ type PrometheusOptions struct {
 	// PodWindows adds the eight per-pod queries of the profile estimator
 	// (pods.go) to every refresh, over RateWindow; PodWindows answers them.
 	PodWindows bool
+	// WatchNamespaces restricts the queries and the readings to these
+	// namespaces (the manager's --watch-namespaces; empty: all).
+	WatchNamespaces []string
 }
 
 // RefreshStats describes one refresh.
@@ -197,6 +200,7 @@ func (s *Prometheus) refresh(ctx context.Context, cfg *config.Config) (RefreshSt
 	start := s.opts.Now()
 	stats := RefreshStats{At: start}
 	snap := s.query(ctx, cfg, start, &stats)
+	snap.keepNamespaces(s.opts.WatchNamespaces)
 	if ctx.Err() != nil {
 		// Shutting down: a cancelled query says nothing about Prometheus.
 		return stats, ctx.Err()
@@ -368,6 +372,9 @@ type promSnapshot struct {
 	groups map[modelgroup.Key]promGroup
 	// inRetention holds, per queried retention period, the requests of each group within it.
 	inRetention map[time.Duration]map[modelgroup.Key]float64
+	// retentionErr holds the error of each retention query that failed: the
+	// groups that use that retention period have no reading.
+	retentionErr map[time.Duration]error
 	// dataSince holds, per queried retention period, when each group's data
 	// in the window begins (the window start when it covers it all).
 	dataSince map[time.Duration]map[modelgroup.Key]time.Time
@@ -390,6 +397,8 @@ func (p *promSnapshot) reading(key modelgroup.Key, retention time.Duration) mode
 			Message: "the load has not been read from Prometheus yet"}
 	case p.err != nil:
 		return modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonPrometheusError, Message: p.err.Error()}
+	case p.retentionErr[retention] != nil:
+		return modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonPrometheusError, Message: p.retentionErr[retention].Error()}
 	}
 	g, ok := p.groups[key]
 	if !ok {

@@ -58,7 +58,8 @@ func (s *Prometheus) newConn(pc config.PrometheusConfig) (*promConn, error) {
 			config.KeyPrometheusCACertPath, config.KeyPrometheusClientCertPath,
 			config.KeyPrometheusClientKeyPath, config.KeyPrometheusTokenPath, err)
 	}
-	rt := transport
+	// Issue 12: no answer may be read without a bound.
+	rt := limitBodies(transport, MaxResponseBytes)
 	if s.opts.WrapTransport != nil {
 		rt = s.opts.WrapTransport(rt)
 	}

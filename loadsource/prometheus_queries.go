@@ -123,6 +123,7 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 	queries := s.refreshQueries(cfg)
 	results := make([]model.Vector, len(queries))
 	failed := make([]bool, len(queries))
+	retentionErrs := make([]error, len(queries))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.MaxConcurrentQueries)
 	for i, q := range queries {
@@ -140,7 +141,14 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 			if err != nil {
 				failed[i] = true
 				s.metrics.queries.WithLabelValues(resultError).Inc()
-				return fmt.Errorf("querying Prometheus at %s (%s): %w", pc.BaseURL, q.name, err)
+				err = fmt.Errorf("querying Prometheus at %s (%s): %w", config.RedactURL(pc.BaseURL), q.name, err)
+				if q.retention > 0 {
+					// Issue 12: a failed retention query costs only the groups
+					// that use that retention their reading, not every group.
+					retentionErrs[i] = err
+					return nil
+				}
+				return err
 			}
 			s.metrics.queries.WithLabelValues(resultSuccess).Inc()
 			return nil
@@ -162,6 +170,10 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 	}
 	snap := &promSnapshot{at: at, groups: evaluate(byName, pc.Staleness, at), inRetention: map[time.Duration]map[modelgroup.Key]float64{}}
 	for i, q := range queries {
+		if q.retention > 0 && retentionErrs[i] != nil {
+			snap.failRetention(q.retention, retentionErrs[i])
+			continue
+		}
 		if q.retention > 0 {
 			m := map[modelgroup.Key]float64{}
 			for key, v := range byGroup(results[i]) {

@@ -22,6 +22,9 @@ type Queue = workqueue.TypedRateLimitingInterface[Key]
 // Enqueuer adds groups to the queue and records why.
 type Enqueuer struct {
 	Triggers *Triggers
+	// Reader, when set, finds the VAs sharing a deleted VA's target, whose
+	// groups are re-planned at once (one of them takes the target over).
+	Reader client.Reader
 }
 
 // Add enqueues keys with a trigger.
@@ -58,8 +61,14 @@ func (e Enqueuer) VAHandler() handler.TypedEventHandler[*llmdv1alpha1.VariantAut
 		UpdateFunc: func(_ context.Context, ev event.TypedUpdateEvent[*llmdv1alpha1.VariantAutoscaling], q Queue) {
 			e.Add(q, TriggerVA, GroupsOfVAChange(ev.ObjectOld, ev.ObjectNew)...)
 		},
-		DeleteFunc: func(_ context.Context, ev event.TypedDeleteEvent[*llmdv1alpha1.VariantAutoscaling], q Queue) {
+		DeleteFunc: func(ctx context.Context, ev event.TypedDeleteEvent[*llmdv1alpha1.VariantAutoscaling], q Queue) {
 			e.Add(q, TriggerVA, KeyOf(ev.Object))
+			// A VA waiting for the deleted one's target (TargetConflict) takes
+			// it over now, not at its next GLOBAL_OPT_INTERVAL (issue 12).
+			if e.Reader != nil {
+				ref := ev.Object.Spec.ScaleTargetRef
+				e.Add(q, TriggerVA, GroupsTargeting(ctx, e.Reader, ev.Object.Namespace, ref.Kind, ref.Name)...)
+			}
 		},
 		GenericFunc: func(_ context.Context, ev event.TypedGenericEvent[*llmdv1alpha1.VariantAutoscaling], q Queue) {
 			e.Add(q, TriggerVA, KeyOf(ev.Object))

@@ -45,8 +45,8 @@ var loadSources = map[string]loadSourceFactory{
 	},
 	"prometheus": {
 		help: "\"prometheus\" reads the vLLM metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md)",
-		build: func(_ *options, deps loadDeps) (modelgroup.LoadSource, error) {
-			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store})
+		build: func(o *options, deps loadDeps) (modelgroup.LoadSource, error) {
+			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store, WatchNamespaces: o.watchNamespaceList})
 			if err != nil {
 				return nil, err
 			}

@@ -69,6 +69,9 @@ type options struct {
 	syntheticPeakRate       float64
 	externalMetricsAddr     string
 	externalMetricsCertDir  string
+	maxReplicasPerVariant   int
+	allowInsecureCreds      bool
+	requireTargetOptIn      bool
 	zap                     zap.Options
 
 	// kubeconfig is controller-runtime's --kubeconfig, for the external
@@ -125,6 +128,14 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"With --load-source=synthetic: the length of one simulated day.")
 	fs.Float64Var(&o.syntheticPeakRate, "synthetic-peak-rate", 20,
 		"With --load-source=synthetic: the highest base request rate of any model, requests per second.")
+	fs.IntVar(&o.maxReplicasPerVariant, "max-replicas-per-variant", 0,
+		"Operator-wide ceiling of one variant's replicas, whatever spec.maxReplicas says (1 to 10000); "+
+			"overrides MAX_REPLICAS_PER_VARIANT. 0: the ConfigMap's value, default 100.")
+	fs.BoolVar(&o.allowInsecureCreds, "prometheus-allow-insecure-credentials", false,
+		"Allow sending the Prometheus token over plain http:// or without verifying the server certificate. For tests only.")
+	fs.BoolVar(&o.requireTargetOptIn, "require-target-opt-in", true,
+		"With --actuation=scale, scale only workloads annotated "+llmdv1alpha1.AnnotationScaledBy+" with the VA's name (or \"*\"), "+
+			"so that creating a VA never lets anyone scale a workload they could not scale themselves.")
 	crconfig.RegisterFlags(fs)
 	o.zap.BindFlags(fs)
 	fs.Usage = func() { usage(fs) }
@@ -227,6 +238,9 @@ func (o *options) validate(args []string) error {
 	}
 	if o.syntheticDay <= 0 {
 		add("--synthetic-day %v: must be greater than 0", o.syntheticDay)
+	}
+	if o.maxReplicasPerVariant != 0 && (o.maxReplicasPerVariant < 1 || o.maxReplicasPerVariant > llmdv1alpha1.MaxReplicasLimit) {
+		add("--max-replicas-per-variant %d: must be from 1 to %d (or 0 for the ConfigMap's value)", o.maxReplicasPerVariant, llmdv1alpha1.MaxReplicasLimit)
 	}
 	if !(o.syntheticPeakRate >= 0) {
 		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)
@@ -340,7 +354,12 @@ func start(ctx context.Context, o *options, environ []string) error {
 
 	// One store for the whole process: the controllers write it, the load
 	// source reads it and subscribes to its changes.
-	store := config.NewStore(config.OperatorEnv(environ))
+	env := operatorEnv(o, environ)
+	// Issue 12: an invalid environment override stops the start, naming it.
+	if _, err := config.ParseOperatorConfig(nil, env); err != nil {
+		return fmt.Errorf("an environment variable (or flag) overriding %s is invalid: %w", config.OperatorConfigMapName, err)
+	}
+	store := config.NewStore(env)
 	load, err := loadSources[o.loadSource].build(o, loadDeps{Store: store, Manager: mgr})
 	if err != nil {
 		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
@@ -352,6 +371,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 		Actuation:               controller.Actuation(o.actuation),
 		DryRun:                  o.dryRun,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		RequireTargetOptIn:      o.requireTargetOptIn,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
@@ -404,4 +424,18 @@ func informersSynced(mgr manager.Manager) healthz.Checker {
 		}
 		return nil
 	}
+}
+
+// operatorEnv is the environment that overrides variantautoscaling-config:
+// the manager's variables named like its keys, and the flags that set keys
+// (they win: a flag is the most explicit).
+func operatorEnv(o *options, environ []string) map[string]string {
+	env := config.OperatorEnv(environ)
+	if o.maxReplicasPerVariant > 0 {
+		env[config.KeyMaxReplicasPerVariant] = strconv.Itoa(o.maxReplicasPerVariant)
+	}
+	if o.allowInsecureCreds {
+		env[config.KeyPrometheusAllowInsecureCredentials] = "true"
+	}
+	return env
 }

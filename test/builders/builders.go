@@ -125,6 +125,16 @@ func (w *DeploymentWrapper) Replicas(n int32) *DeploymentWrapper {
 	return w
 }
 
+// ScaledBy sets the llmd.ai/scaled-by opt-in: the VAs (comma-separated, or
+// "*") allowed to size the Deployment under --actuation=scale.
+func (w *DeploymentWrapper) ScaledBy(vas string) *DeploymentWrapper {
+	if w.Annotations == nil {
+		w.Annotations = map[string]string{}
+	}
+	w.Annotations[llmdv1alpha1.AnnotationScaledBy] = vas
+	return w
+}
+
 // ServiceClass renders one service-classes-config entry for models (any
 // namespace) with the same SLO.
 func ServiceClass(name string, priority int, ttft, itl float64, models ...string) string {

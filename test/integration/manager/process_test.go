@@ -118,7 +118,7 @@ func createVariant(t *testing.T, ctx context.Context, ns, name string, replicas 
 	g := NewWithT(t)
 	g.Expect(framework.CreateNamespace(ctx, env.Client, ns)).To(Succeed())
 	g.Expect(framework.CreateAll(ctx, env.Client,
-		framework.MakeDeployment(name, ns).Replicas(replicas).Obj(), va.Obj())).To(Succeed())
+		framework.MakeDeployment(name, ns).Replicas(replicas).ScaledBy(name).Obj(), va.Obj())).To(Succeed())
 }
 
 // makeVA is a VA of the shipped Premium model on H100.
