@@ -48,6 +48,11 @@ type GroupReconciler struct {
 	// before the first group is planned (see publishRecorded).
 	republish sync.Once
 	observe   func(modelgroup.Key, modelgroup.Trigger)
+	// Issue 12: fresh reads for status conflicts, the target opt-in, and
+	// the hold while a ConfigMap is invalid since the start.
+	reader       client.Reader
+	requireOptIn bool
+	configHealth ConfigHealth
 }
 
 // ReconcilerOptions are what a GroupReconciler works with. Client,
@@ -71,6 +76,15 @@ type ReconcilerOptions struct {
 	DryRun bool
 	// Observe, when set, is called at the start of every group reconcile.
 	Observe func(modelgroup.Key, modelgroup.Trigger)
+	// Reader reads a VA afresh (uncached) when its status write conflicts
+	// (default Client).
+	Reader client.Reader
+	// RequireTargetOptIn, with ActuationScale, sizes only targets annotated
+	// llmd.ai/scaled-by with the VA's name or "*".
+	RequireTargetOptIn bool
+	// ConfigHealth, when set, holds every group while a ConfigMap is
+	// invalid since the start (the ConfigWatcher).
+	ConfigHealth ConfigHealth
 }
 
 // NewGroupReconciler returns a reconciler with an empty record of groups.
@@ -85,6 +99,7 @@ func NewGroupReconciler(o ReconcilerOptions) *GroupReconciler {
 		client: o.Client, actuator: cmp.Or[client.Client](o.ActuationClient, o.Client), snapshots: o.Snapshots, triggers: o.Triggers, recorder: o.Recorder,
 		metrics: o.Metrics, cache: allocator.NewCapacityCache(allocator.DefaultCacheSize), clock: o.Clock,
 		actuation: o.Actuation, dryRun: o.DryRun, records: newRecords(), observe: o.Observe,
+		reader: cmp.Or[client.Reader](o.Reader, o.Client), requireOptIn: o.RequireTargetOptIn, configHealth: o.ConfigHealth,
 	}
 }
 
@@ -121,7 +136,13 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 		return reconcile.Result{}, nil
 	}
 	r.metrics.VariantEvaluations.Add(float64(len(snap.Members)))
-	plan := planGroup(snap, previous.State, start, r.cache)
+	snap.RequireOptIn = r.actuation == ActuationScale && r.requireOptIn && !r.dryRun
+	var plan groupPlan
+	if cause := invalidSinceStart(r.configHealth); cause != nil {
+		plan = holdForInvalidConfig(snap, previous, cause, start)
+	} else {
+		plan = planGroup(snap, previous.State, start, r.cache)
+	}
 
 	// Actuation first: the decision reaches the workload before the
 	// group's status writes, which may wait for the API server.

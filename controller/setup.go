@@ -46,6 +46,9 @@ type Options struct {
 	Actuation Actuation
 	// DryRun decides and reports, never actuates.
 	DryRun bool
+	// RequireTargetOptIn, with ActuationScale, sizes only targets annotated
+	// llmd.ai/scaled-by with the VA's name or "*" (the manager's default).
+	RequireTargetOptIn bool
 	// MaxConcurrentReconciles is the number of groups planned at once (default 4).
 	MaxConcurrentReconciles int
 	// Metrics receives the operator's series (default DefaultMetrics()).
@@ -117,8 +120,14 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	}
 
 	store := opts.Store
+	// Issue 12: an invalid environment override stops the start with a
+	// clear message (the store has seen nothing but the environment yet).
+	if err := store.LastError(config.OperatorConfigMapName); err != nil {
+		return nil, fmt.Errorf("the manager does not start: an environment variable overriding %s is invalid: %w",
+			config.OperatorConfigMapName, err)
+	}
 	triggers := modelgroup.NewTriggers()
-	enqueuer := modelgroup.Enqueuer{Triggers: triggers}
+	enqueuer := modelgroup.Enqueuer{Triggers: triggers, Reader: mgr.GetCache()}
 	recorder := mgr.GetEventRecorder(ControllerName)
 
 	watcher := &ConfigWatcher{
@@ -139,6 +148,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		},
 		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics, Clock: opts.Clock,
 		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile,
+		Reader: mgr.GetAPIReader(), RequireTargetOptIn: opts.RequireTargetOptIn, ConfigHealth: watcher,
 	})
 	pass := NewGlobalPass(rec, mgr.GetCache(), store, opts.Clock)
 
