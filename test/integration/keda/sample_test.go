@@ -41,7 +41,7 @@ func kedaCRDs(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^\s*github.com/kedacore/keda/v2 (v\S+)`).FindSubmatch(mod)
+	m := regexp.MustCompile(`(?m)^\s*github\.com/kedacore/keda/v2 (v\S+)`).FindSubmatch(mod)
 	if m == nil {
 		t.Fatal("hack/cluster/keda/go.mod requires no github.com/kedacore/keda/v2")
 	}
