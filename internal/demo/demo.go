@@ -52,7 +52,7 @@ type Options struct {
 	// ReadyDelay is how long a scheduled pod takes to become Ready, as a
 	// model loads (30s; kwok plays it).
 	ReadyDelay time.Duration
-	// Pools are the fake GPU node pools (DemoPools).
+	// Pools are the fake GPU node pools (Pools).
 	Pools []cluster.NodePool
 	// StateDir receives the kubeconfig (~/.cache/variant-autoscaler/demo).
 	StateDir string
@@ -98,7 +98,7 @@ func (o *Options) defaults() {
 		o.Refresh = 5 * time.Second
 	}
 	if o.Pools == nil {
-		o.Pools = DemoPools()
+		o.Pools = Pools()
 	}
 	if o.ReadyDelay <= 0 {
 		o.ReadyDelay = 30 * time.Second

@@ -28,9 +28,9 @@ type Row struct {
 	// Pods of the workload: serving, on a node loading the model, and
 	// Pending for lack of free GPUs of its type.
 	Ready, Starting, Pending int32
-	Desired *int32
-	Cost    string
-	Reason  string
+	Desired                  *int32
+	Cost                     string
+	Reason                   string
 	// Optimized is the status of the VA's Optimized condition ("" when absent).
 	Optimized string
 }

@@ -51,9 +51,9 @@ var variants = []variant{
 }
 
 // VariantNames returns the names of the demo's variants (VA and Deployment).
-// DemoPools are the demo's fake GPU nodes: fewer GPUs than the variants'
+// Pools are the demo's fake GPU nodes: fewer GPUs than the variants'
 // maxReplicas could use, so a busy hour leaves some pods Pending.
-func DemoPools() []cluster.NodePool {
+func Pools() []cluster.NodePool {
 	return []cluster.NodePool{
 		{Accelerator: "H100", Nodes: 2, GPUsPerNode: 8},
 		{Accelerator: "A100", Nodes: 2, GPUsPerNode: 8},
