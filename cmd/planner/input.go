@@ -78,6 +78,10 @@ func parseInput(data []byte, now time.Time) (*plan, error) {
 	// A one-shot what-if has no history: with a stabilization window every
 	// scale-down from `current` would be held. Off unless asked for.
 	p.Input.Policy.StabilizationWindow = 0
+	// Likewise the per-step bounds of the operator (scale-up limit, load-jump
+	// check): the what-if shows where the operator converges, not its first
+	// step. The replica ceiling stays: it bounds the result itself.
+	p.Input.Policy.ScaleUp, p.Input.Policy.LoadJump = allocator.ScaleUpPolicy{}, allocator.LoadJumpPolicy{}
 
 	if s.SLO == nil {
 		add("slo: required")
