@@ -80,35 +80,39 @@ func scarce(d map[string]int) map[string]int {
 	return map[string]int{"H100": d["H100"] * 8 / 10 / 8 * 8, "A100": d["A100"] * 8 / 10 / 8 * 8, "L40S": d["L40S"] * 12 / 10 / 8 * 8}
 }
 
-// At 2,500 groups (10,000 variants), one H100 node lost re-plans only the
-// groups whose budget changed, and those are few; the arbitration of the
-// others is untouched.
+// At 2,500 groups (10,000 variants), one node lost from a contended pool
+// (H100 or A100, three fleets) re-plans only the groups whose budget
+// changed, and those are few; the arbitration of the others is untouched.
 func TestArbitrateNodeLossAtScale(t *testing.T) {
-	f := newFleet(2500, 1)
-	claims := f.claims(t, NewCapacityCache(0))
-	inv := scarce(demandOf(claims))
-	before, err := Arbitrate(claims, inv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(before.Contended, []string{"A100", "H100"}) {
-		t.Fatalf("contended %v, want A100 and H100", before.Contended)
-	}
-	inv["H100"] -= 8
-	after, err := Arbitrate(claims, inv, before.Budgets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range claims {
-		same := equalLimits(before.Budgets[c.Group], after.Budgets[c.Group])
-		if same == slices.Contains(after.Changed, c.Group) {
-			t.Fatalf("group %s: budget unchanged %v but listed as changed %v", c.Group, same, !same)
+	for seed := uint64(1); seed <= 3; seed++ {
+		f := newFleet(2500, seed)
+		claims := f.claims(t, NewCapacityCache(0))
+		for _, pool := range []string{"H100", "A100"} {
+			inv := scarce(demandOf(claims))
+			before, err := Arbitrate(claims, inv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(before.Contended, []string{"A100", "H100"}) {
+				t.Fatalf("contended %v, want A100 and H100", before.Contended)
+			}
+			inv[pool] -= 8
+			after, err := Arbitrate(claims, inv, before.Budgets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range claims {
+				same := equalLimits(before.Budgets[c.Group], after.Budgets[c.Group])
+				if same == slices.Contains(after.Changed, c.Group) {
+					t.Fatalf("group %s: budget unchanged %v but listed as changed %v", c.Group, same, !same)
+				}
+			}
+			if len(after.Changed) == 0 || len(after.Changed) > 25 {
+				t.Errorf("fleet %d: %d groups changed after one %s node (8 accelerators) was lost, want 1 to 25", seed, len(after.Changed), pool)
+			}
+			t.Logf("fleet %d: %s inventory %d -> %d: %d of %d groups changed budget", seed, pool, inv[pool]+8, inv[pool], len(after.Changed), len(claims))
 		}
 	}
-	if len(after.Changed) == 0 || len(after.Changed) > 25 {
-		t.Errorf("%d groups changed after one H100 node (8 accelerators) was lost, want 1 to 25", len(after.Changed))
-	}
-	t.Logf("H100 inventory %d -> %d: %d of %d groups changed budget", inv["H100"]+8, inv["H100"], len(after.Changed), len(claims))
 }
 
 // BenchmarkGlobalPass measures the arbitration at 2,500 groups of four
