@@ -1,5 +1,7 @@
 package harness
 
+import "time"
+
 // Result is the outcome of one (strategy, N) run.
 type Result struct {
 	Strategy   string `json:"strategy"`
@@ -80,6 +82,16 @@ type Phase struct {
 	// changed VA's status write, as seen by the watch.
 	LatencyP50Seconds float64 `json:"latencyP50Seconds"`
 	LatencyP99Seconds float64 `json:"latencyP99Seconds"`
+	// ActuationP50Seconds and ActuationP99Seconds (sharded): from the event
+	// to the first reconcile of each changed VA's group, which actuates the
+	// group before writing its statuses; ActuatedVAs is how many had one.
+	ActuationP50Seconds float64 `json:"actuationP50Seconds,omitempty"`
+	ActuationP99Seconds float64 `json:"actuationP99Seconds,omitempty"`
+	ActuatedVAs         int     `json:"actuatedVAs,omitempty"`
+	// Foreign is the foreign client's latency while the phase converged,
+	// ForeignIdle the same client's with the operator idle just before.
+	Foreign     *ForeignStats `json:"foreign,omitempty"`
+	ForeignIdle *ForeignStats `json:"foreignIdle,omitempty"`
 	// BusySeconds: from the event until the operator's last work on it
 	// (when BusyMeasured: the phase waited for the operator to go idle).
 	BusySeconds  float64 `json:"busySeconds"`
@@ -110,4 +122,18 @@ func (r *Result) Scenario(name string) *Phase {
 		}
 	}
 	return nil
+}
+
+// ForeignStats are the latencies of the foreign client's requests.
+type ForeignStats struct {
+	Requests      int     `json:"requests"`
+	RatePerSecond float64 `json:"ratePerSecond"`
+	Errors        int     `json:"errors"`
+	P50Seconds    float64 `json:"p50Seconds"`
+	P99Seconds    float64 `json:"p99Seconds"`
+}
+
+func foreignStats(rate float64, lat []time.Duration, errs int) *ForeignStats {
+	return &ForeignStats{Requests: len(lat) + errs, RatePerSecond: rate, Errors: errs,
+		P50Seconds: quantile(lat, 0.5).Seconds(), P99Seconds: quantile(lat, 0.99).Seconds()}
 }

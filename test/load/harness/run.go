@@ -31,6 +31,7 @@ import (
 
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/loadsource"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -59,6 +60,11 @@ type Options struct {
 	// APIServerFlags are extra kube-apiserver flags (default: raised
 	// max-requests-inflight and max-mutating-requests-inflight).
 	APIServerFlags map[string]string
+	// ForeignRate is the request rate of a foreign client (half GETs, half
+	// PATCHes of Secrets) during the change of every group, and during
+	// ForeignIdle before it, with the operator idle (default 20/s; negative: off).
+	ForeignRate float64
+	ForeignIdle time.Duration
 	// FloorVAs is the number of VAs the write floor cycles over (default min(N, 1000)).
 	FloorVAs int
 	// NoFloor skips the write floor.
@@ -121,8 +127,8 @@ func (o *Options) defaults() {
 	if o.Timebox <= 0 {
 		o.Timebox = 10 * time.Minute
 	}
-	if o.KubeAPIQPS <= 0 {
-		o.KubeAPIQPS = 50
+	if o.KubeAPIQPS == 0 {
+		o.KubeAPIQPS = 50 // negative: no client-side limiter
 	}
 	if o.KubeAPIBurst <= 0 {
 		o.KubeAPIBurst = 100
@@ -135,6 +141,12 @@ func (o *Options) defaults() {
 			"max-requests-inflight":          "3000",
 			"max-mutating-requests-inflight": "1500",
 		}
+	}
+	if o.ForeignRate == 0 {
+		o.ForeignRate = 20
+	}
+	if o.ForeignIdle <= 0 {
+		o.ForeignIdle = 10 * time.Second
 	}
 	if o.FloorVAs <= 0 {
 		o.FloorVAs = min(o.N, 1000)
@@ -154,6 +166,9 @@ type runner struct {
 	load    *loadsource.Memory
 	op      operator
 	result  *Result
+	// actuation times each group's first reconcile after an event (sharded only).
+	actuation *actuationClock
+	groupOf   map[types.NamespacedName]modelgroup.Key
 }
 
 var loggerOnce sync.Once
@@ -198,7 +213,12 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	if err != nil {
 		return err
 	}
-	r := &runner{opts: opts, model: model, result: res}
+	r := &runner{opts: opts, model: model, result: res, actuation: newActuationClock(), groupOf: map[types.NamespacedName]modelgroup.Key{}}
+	for _, g := range model.Groups {
+		for _, va := range g.VAs {
+			r.groupOf[va.Key()] = g.Key
+		}
+	}
 	r.logf("%s N=%d: %d groups in %d namespaces; starting the control plane", opts.Strategy, opts.N, opts.Groups, opts.Namespaces)
 	r.env, err = framework.Start(framework.Options{APIServerFlags: opts.APIServerFlags})
 	if err != nil {
@@ -265,7 +285,7 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 		name: "initial", desc: "operator start: every VA gets its first status",
 		affected: model.Groups,
 		trigger: func(ctx context.Context) error {
-			op, err := startOperator(opts.Strategy, r.env, r.opCfg, r.load, model.Namespaces, opts.Workers)
+			op, err := startOperator(opts.Strategy, r.env, r.opCfg, r.load, model.Namespaces, opts.Workers, r.actuation.observe)
 			r.op = op
 			return err
 		},
@@ -388,6 +408,9 @@ type phaseSpec struct {
 	idle bool
 	// minWait is the least time from the event to the end of the phase.
 	minWait time.Duration
+	// foreign runs the foreign client while the phase converges, and
+	// before the event with the operator idle.
+	foreign bool
 }
 
 // phase plays one phase and measures it.
@@ -405,6 +428,18 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 	exp := r.tracker.Expect(want, s.gone)
 	defer r.tracker.Release()
 	p.ChangedVAs = exp.Affected() - len(s.gone)
+	var foreign *foreignClient
+	if s.foreign && r.opts.ForeignRate > 0 {
+		var err error
+		if foreign, err = newForeignClient(r.env.Config, r.opts.ForeignRate); err != nil {
+			return p, err
+		}
+		if err := foreign.prepare(ctx); err != nil {
+			return p, err
+		}
+		lat, errs := foreign.measure(ctx, r.opts.ForeignIdle)
+		p.ForeignIdle = foreignStats(foreign.rate, lat, errs)
+	}
 
 	var before Work
 	if r.op != nil {
@@ -421,7 +456,12 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	r.tracker.Start(exp, t0)
+	r.actuation.start(t0)
 	deadline := t0.Add(r.opts.Timebox)
+	var foreignRun *foreignRun
+	if foreign != nil {
+		foreignRun = foreign.start(ctx)
+	}
 	if err := s.trigger(ctx); err != nil {
 		return p, fmt.Errorf("%s: %w", s.name, err)
 	}
@@ -456,9 +496,18 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 		bar.set(r.tracker.Progress(exp))
 		bar.end()
 	}
+	if foreignRun != nil {
+		lat, errs := foreignRun.stop()
+		p.Foreign = foreignStats(foreign.rate, lat, errs)
+	}
 	lat, last, missing := r.tracker.Latencies(exp)
 	p.ConvergenceSeconds = last.Seconds()
 	p.LatencyP50Seconds, p.LatencyP99Seconds = quantile(lat, 0.5).Seconds(), quantile(lat, 0.99).Seconds()
+	if r.opts.Strategy == Sharded {
+		act := r.actuation.latencies(exp.Changed(), r.groupOf)
+		p.ActuatedVAs = len(act)
+		p.ActuationP50Seconds, p.ActuationP99Seconds = quantile(act, 0.5).Seconds(), quantile(act, 0.99).Seconds()
+	}
 	if len(missing) > 0 {
 		p.TimedOut = true
 		p.ConvergenceSeconds = time.Since(t0).Seconds() // a lower bound
@@ -552,9 +601,13 @@ func (r *runner) logPhase(p *Phase) {
 	if p.TimedOut {
 		status = " (TIME BOX: lower bounds)"
 	}
-	r.logf("  %-20s reconciles %-8s evaluations %-10s writes %-7s api writes %-7s changed %-6d converged %6.2fs p99 %6.3fs floor %6.2fs busy %6.2fs cpu %6.2fs rss %4.0f MiB%s",
+	r.logf("  %-20s reconciles %-8s evaluations %-10s writes %-7s api writes %-7s changed %-6d converged %6.2fs p99 %6.3fs actuation p99 %6.3fs floor %6.2fs busy %6.2fs cpu %6.2fs rss %4.0f MiB%s",
 		p.Name, num(p.Reconciles), num(p.Evaluations), num(p.StatusWrites), num(p.APIWrites), p.ChangedVAs,
-		p.ConvergenceSeconds, p.LatencyP99Seconds, p.FloorSeconds, p.BusySeconds, p.CPUSeconds, p.PeakRSSMiB, status)
+		p.ConvergenceSeconds, p.LatencyP99Seconds, p.ActuationP99Seconds, p.FloorSeconds, p.BusySeconds, p.CPUSeconds, p.PeakRSSMiB, status)
+	if p.Foreign != nil && p.ForeignIdle != nil {
+		r.logf("    foreign client: p99 %.1f ms during the change (%d requests, %d failed), %.1f ms idle",
+			p.Foreign.P99Seconds*1e3, p.Foreign.Requests, p.Foreign.Errors, p.ForeignIdle.P99Seconds*1e3)
+	}
 	for _, m := range p.Mismatches {
 		r.logf("    not as expected: %s", m)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,7 +61,10 @@ func (r *runner) scenario(ctx context.Context, name string) (*Phase, error) {
 		}
 		s.prepare = func() error {
 			for _, acc := range accs {
-				value := framework.UnitCost(accelerators[acc].device, m.UnitCost(acc)*costFactor)
+				// Rounded: the operator rejects costs with more than 9 decimals
+				// (110 × 1.1 is 121.00000000000001 in floating point).
+				cost := math.Round(m.UnitCost(acc)*costFactor*1e6) / 1e6
+				value := framework.UnitCost(accelerators[acc].device, cost)
 				if err := m.SetConfigMapKey(config.UnitCostsConfigMapName, acc, value); err != nil {
 					return err
 				}
@@ -73,6 +77,7 @@ func (r *runner) scenario(ctx context.Context, name string) (*Phase, error) {
 		}
 		s.applied = r.configApplied
 		s.demanded = func() float64 { return r.demand(float64(LiveMembers(s.affected)), r.live()) }
+		s.foreign = name == ScenarioCostAll
 
 	case ScenarioEdit:
 		g := m.Groups[0]

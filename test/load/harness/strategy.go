@@ -11,6 +11,7 @@ import (
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/loadsource"
+	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 	"github.com/llm-d/variant-autoscaler/test/load/baseline"
 )
@@ -55,7 +56,7 @@ type operator interface {
 
 // startOperator starts a strategy against env with the operator's REST config.
 func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *loadsource.Memory,
-	namespaces []string, workers int) (operator, error) {
+	namespaces []string, workers int, observe func(modelgroup.Key, modelgroup.Trigger)) (operator, error) {
 	switch strategy {
 	case Sharded:
 		opEnv := *env
@@ -64,6 +65,7 @@ func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *
 			ConfigNamespace:         framework.ConfigNamespace,
 			Load:                    load,
 			MaxConcurrentReconciles: workers,
+			ObserveReconcile:        observe,
 		}, namespaces...)
 		if err != nil {
 			return nil, err

@@ -248,6 +248,17 @@ func (e *Expectation) observe(k types.NamespacedName, s Summary, deleted bool, n
 	}
 }
 
+// Changed returns the affected VAs that stay (not deleted).
+func (e *Expectation) Changed() []types.NamespacedName {
+	out := make([]types.NamespacedName, 0, len(e.affected))
+	for _, k := range e.affected {
+		if !e.gone[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // Affected is the number of VAs whose status had to change (or that had to go).
 func (e *Expectation) Affected() int { return len(e.affected) }
 

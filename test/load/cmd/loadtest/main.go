@@ -41,6 +41,7 @@ type options struct {
 	steady          time.Duration
 	quiet           time.Duration
 	qps             float64
+	foreignRate     float64
 	burst           int
 	workers         int
 	maxInflight     int
@@ -92,7 +93,8 @@ func run(args []string) int {
 	fs.DurationVar(&o.timebox, "timebox", envDuration("LOADTEST_TIMEBOX", 10*time.Minute), "time box of each phase; a phase over it reports lower bounds and ends its run (env LOADTEST_TIMEBOX)")
 	fs.DurationVar(&o.steady, "steady-interval", envDuration("LOADTEST_STEADY_INTERVAL", 30*time.Second), "GLOBAL_OPT_INTERVAL and window of the steady scenario (env LOADTEST_STEADY_INTERVAL)")
 	fs.DurationVar(&o.quiet, "quiet", 2*time.Second, "how long the operator must stay idle to count as done")
-	fs.Float64Var(&o.qps, "kube-api-qps", 50, "the operator client's QPS (the manager binary's default)")
+	fs.Float64Var(&o.qps, "kube-api-qps", 50, "the operator client's QPS (the manager binary's default); -1: no client-side limiter")
+	fs.Float64Var(&o.foreignRate, "foreign-rate", 20, "requests per second of a foreign client during the change of every group (cost-change-all) and before it; -1: off")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "the operator client's burst (the manager binary's default)")
 	fs.IntVar(&o.workers, "workers", 4, "MaxConcurrentReconciles of every strategy (the product's default)")
 	fs.IntVar(&o.maxInflight, "max-requests-inflight", 3000, "kube-apiserver --max-requests-inflight")
@@ -161,6 +163,7 @@ func (o options) harnessOptions(strategy string, n int) harness.Options {
 		Timebox:        o.timebox,
 		KubeAPIQPS:     float32(o.qps),
 		KubeAPIBurst:   o.burst,
+		ForeignRate:    o.foreignRate,
 		Workers:        o.workers,
 		APIServerFlags: o.apiServerFlags(),
 		Progress:       os.Stderr,
@@ -278,6 +281,7 @@ func runChild(ctx context.Context, o options, self, tmp, strategy string, n int)
 		"-variants-per-group", strconv.Itoa(o.variants), "-groups", strconv.Itoa(o.groups), "-namespaces", strconv.Itoa(o.namespaces),
 		"-out", o.out, "-timebox", o.timebox.String(), "-steady-interval", o.steady.String(), "-quiet", o.quiet.String(),
 		"-kube-api-qps", strconv.FormatFloat(o.qps, 'g', -1, 64), "-kube-api-burst", strconv.Itoa(o.burst),
+		"-foreign-rate", strconv.FormatFloat(o.foreignRate, 'g', -1, 64),
 		"-workers", strconv.Itoa(o.workers), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
 		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof}
 	if len(o.scenarios) > 0 {
