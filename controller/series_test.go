@@ -1,9 +1,13 @@
 package controller
 
 import (
+	"context"
 	"testing"
 
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -61,4 +65,56 @@ func TestSeriesValue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPublishRecorded: after a restart the decisions recorded in the statuses
+// of Auto VAs are published before any plan; Preview VAs, VAs without a
+// decision and a --dry-run operator publish nothing from statuses.
+func TestPublishRecorded(t *testing.T) {
+	withStatus := func(w *builders.VAWrapper, desired *int32) *llmdv1alpha1.VariantAutoscaling {
+		va := w.Obj()
+		va.Status.DesiredReplicas, va.Status.CurrentReplicas = desired, 1
+		return va
+	}
+	auto := withStatus(builders.MakeVA("auto", "ns"), ptr.To[int32](5))
+	zero := withStatus(builders.MakeVA("zero", "ns"), ptr.To[int32](0))
+	preview := withStatus(builders.MakeVA("preview", "ns").Mode(llmdv1alpha1.ModePreview), ptr.To[int32](3))
+	undecided := withStatus(builders.MakeVA("undecided", "ns"), nil)
+	for _, dryRun := range []bool{false, true} {
+		f := newFixture(t, interceptor.Funcs{}, auto, zero, preview, undecided)
+		f.rec.dryRun = dryRun
+		if err := f.rec.publishRecorded(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := byVariant(t, f.metrics.DesiredReplicas)
+		want := map[string]float64{"auto": 5, "zero": 0}
+		if dryRun {
+			want = map[string]float64{}
+		}
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Errorf("dry run %v: published (-want +got):\n%s", dryRun, diff)
+		}
+	}
+}
+
+// byVariant reads a per-variant gauge as variant name -> value.
+func byVariant(t *testing.T, c prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, fam := range families {
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "variant_name" {
+					out[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return out
 }
