@@ -334,6 +334,11 @@ func Summarize(st *llmdv1alpha1.VariantAutoscalingStatus) Summary {
 	conds := slices.Clone(st.Conditions)
 	slices.SortFunc(conds, func(a, b metav1.Condition) int { return cmp.Compare(a.Type, b.Type) })
 	for _, c := range conds {
+		// The profile learner's condition depends on samples the harness
+		// does not model (controller.PlanGroupStatuses does not set it).
+		if c.Type == llmdv1alpha1.ConditionProfileLearned {
+			continue
+		}
 		s.Conditions += fmt.Sprintf("%s=%s/%s/%d;", c.Type, c.Status, c.Reason, c.ObservedGeneration)
 	}
 	return s
