@@ -21,6 +21,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
@@ -197,19 +198,22 @@ func TestDashboardQueries(t *testing.T) {
 
 	g.Expect(framework.CreateNamespace(ctx, env.Client, nsDash)).To(Succeed())
 	var vas []*llmdv1alpha1.VariantAutoscaling
+	var objs []client.Object
 	for _, v := range []struct {
 		name, accelerator string
 		max               int32
 	}{{"dash-h100", "H100", 10}, {"dash-l40s", "L40S", 2}} {
 		va := framework.MakeVA(v.name, nsDash).Model(modelDash).Accelerator(v.accelerator).Max(v.max).Obj()
-		g.Expect(framework.CreateAll(ctx, env.Client, framework.MakeDeployment(v.name, nsDash).Replicas(1).Obj(), va)).To(Succeed())
+		dep := framework.MakeDeployment(v.name, nsDash).Replicas(1).Obj()
+		g.Expect(framework.CreateAll(ctx, env.Client, dep, va)).To(Succeed())
 		vas = append(vas, va)
+		objs = append(objs, va, dep)
 	}
-	// The other e2e test counts every VA of the cluster: leave none behind.
+	// The other e2e tests count every VA of the cluster: leave nothing behind.
 	t.Cleanup(func() {
-		for _, va := range vas {
-			if err := env.Client.Delete(context.Background(), va); err != nil {
-				t.Errorf("deleting %s: %v", va.Name, err)
+		for _, o := range objs {
+			if err := env.Client.Delete(context.Background(), o); err != nil {
+				t.Errorf("deleting %s: %v", o.GetName(), err)
 			}
 		}
 	})
