@@ -45,6 +45,14 @@ func (m *Metrics) publish(va *llmdv1alpha1.VariantAutoscaling, desired, current 
 	m.DesiredRatio.With(l).Set(ratio)
 }
 
+// publishPlan sets the cost and per-replica capacity series of a planned VA,
+// for dashboards (load against capacity, cost per hour).
+func (m *Metrics) publishPlan(va *llmdv1alpha1.VariantAutoscaling, costPerHour, capacity float64) {
+	l := seriesLabels(va)
+	m.DesiredCost.With(l).Set(costPerHour)
+	m.ReplicaCapacity.With(l).Set(capacity)
+}
+
 // scaleTarget sets the target's replicas through its /scale subresource.
 func scaleTarget(ctx context.Context, c client.SubResourceClientConstructor, va *llmdv1alpha1.VariantAutoscaling, replicas int32) error {
 	obj, err := modelgroup.TargetObject(va)

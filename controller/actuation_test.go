@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
@@ -103,6 +104,7 @@ func TestForgetVariantsDeletesOnlySeriesNoLongerPublished(t *testing.T) {
 	moved := builders.MakeVA("moved", "ns").Obj()
 	for _, va := range []*llmdv1alpha1.VariantAutoscaling{kept, gone, moved} {
 		f.metrics.publish(va, 2, 1)
+		f.metrics.publishPlan(va, 80, 3.5)
 	}
 	movedNow := moved.DeepCopy()
 	movedNow.Spec.Accelerator = "L40S" // new label values: the old series goes
@@ -120,12 +122,18 @@ func TestForgetVariantsDeletesOnlySeriesNoLongerPublished(t *testing.T) {
 	if got := testutil.ToFloat64(f.metrics.DesiredReplicas.With(seriesLabels(kept))); got != 2 {
 		t.Errorf("kept's series = %v, want 2", got)
 	}
+	if got := testutil.ToFloat64(f.metrics.DesiredCost.With(seriesLabels(kept))); got != 80 {
+		t.Errorf("kept's cost series = %v, want 80", got)
+	}
+	if got := testutil.CollectAndCount(f.metrics.ReplicaCapacity); got != 1 {
+		t.Errorf("%d capacity series left, want only kept's", got)
+	}
 	// The group vanished: everything goes.
 	f.rec.forgetVariants(current, nil)
-	for _, m := range []string{"wva_desired_replicas", "wva_current_replicas", "wva_desired_ratio"} {
-		if got := testutil.CollectAndCount(f.metrics.DesiredReplicas, m) + testutil.CollectAndCount(f.metrics.CurrentReplicas, m) +
-			testutil.CollectAndCount(f.metrics.DesiredRatio, m); got != 0 {
-			t.Errorf("%s: %d series left after the group vanished", m, got)
+	for _, c := range []*prometheus.GaugeVec{f.metrics.DesiredReplicas, f.metrics.CurrentReplicas, f.metrics.DesiredRatio,
+		f.metrics.DesiredCost, f.metrics.ReplicaCapacity} {
+		if got := testutil.CollectAndCount(c); got != 0 {
+			t.Errorf("%d series of %v left after the group vanished", got, c)
 		}
 	}
 }

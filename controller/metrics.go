@@ -14,6 +14,8 @@ type Metrics struct {
 	DesiredReplicas     *prometheus.GaugeVec
 	CurrentReplicas     *prometheus.GaugeVec
 	DesiredRatio        *prometheus.GaugeVec
+	DesiredCost         *prometheus.GaugeVec
+	ReplicaCapacity     *prometheus.GaugeVec
 	GroupReconciles     *prometheus.CounterVec
 	VariantEvaluations  prometheus.Counter
 	OptimizationSeconds prometheus.Histogram
@@ -34,6 +36,12 @@ func NewMetrics() *Metrics {
 		}, variantLabels),
 		DesiredRatio: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "wva_desired_ratio", Help: "Desired over current replicas (desired when current is 0).",
+		}, variantLabels),
+		DesiredCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wva_desired_cost_per_hour", Help: "Cost per hour of the variant's desired replicas, from the unit costs in force.",
+		}, variantLabels),
+		ReplicaCapacity: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wva_replica_capacity_requests_per_second", Help: "Requests per second one replica of the variant carries within the SLO at the observed request shape (0: the SLO cannot be met).",
 		}, variantLabels),
 		GroupReconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wva_group_reconciles_total", Help: "Model-group reconciles, by what triggered them.",
@@ -63,7 +71,7 @@ func NewMetrics() *Metrics {
 // Register adds the series to a registry.
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
-		m.DesiredReplicas, m.CurrentReplicas, m.DesiredRatio, m.GroupReconciles, m.VariantEvaluations,
+		m.DesiredReplicas, m.CurrentReplicas, m.DesiredRatio, m.DesiredCost, m.ReplicaCapacity, m.GroupReconciles, m.VariantEvaluations,
 		m.OptimizationSeconds, m.StatusWrites, m.ConfigValid, m.GlobalPassDrifted, m.Groups,
 	} {
 		if err := r.Register(c); err != nil {

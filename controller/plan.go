@@ -24,6 +24,9 @@ type variantPlan struct {
 	Desired int32
 	// Cost is the cost of one replica per hour (valid when Planned).
 	Cost float64
+	// Capacity is what one replica carries within the SLO, req/s (valid
+	// when Planned and the load is known).
+	Capacity float64
 }
 
 // groupPlan is the outcome of one group's plan.
@@ -42,12 +45,13 @@ type groupPlan struct {
 // be planned (target conflict or missing, config that does not resolve) get
 // conditions saying why; the rest of the group is still planned.
 func planGroup(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache) groupPlan {
-	return planGroupWithin(snap, state, now, cache, nil)
+	return planGroupWithin(snap, state, now, cache, nil, nil)
 }
 
 // planGroupWithin is planGroup within the group's accelerator budget when
-// capacity is limited (capacity_plan.go); budgets may be nil.
-func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache, budgets budgetSource) groupPlan {
+// capacity is limited (capacity_plan.go); budgets may be nil. learned holds
+// the members' learned profiles (learning.go; nil: spec.profile only).
+func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.Time, cache *allocator.CapacityCache, budgets budgetSource, learned learnedProfiles) groupPlan {
 	cfg := snap.Config
 	plan := groupPlan{State: state, ScaleToZero: cfg.ScaleToZeroFor(snap.Key.Namespace, snap.Key.ModelID)}
 	load := partialData(snap)
@@ -67,7 +71,8 @@ func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.
 		vp.Status.CurrentReplicas = m.Target.StatusReplicas
 		setTargetResolvedCondition(&vp.Status, m, now)
 		setMetricsAvailableCondition(&vp.Status, m.VA.Generation, load, now)
-		variant, memberSLO, reason, err := resolveVariant(cfg, m, snap.RequireOptIn)
+		profile := chooseProfile(cfg, m, learned, load, &vp.Status, now)
+		variant, memberSLO, reason, err := resolveVariant(cfg, m, snap.RequireOptIn, profile)
 		switch {
 		case err != nil && reason == llmdv1alpha1.ConditionReasonTargetReadFailed:
 			setOptimizedUnknownCondition(&vp.Status, m.VA.Generation, reason, err.Error(), now)
@@ -118,9 +123,9 @@ func planGroupWithin(snap *modelgroup.Snapshot, state allocator.State, now time.
 }
 
 // resolveVariant turns a member into an allocator variant with its cost and
-// SLO from the config in force; the reason names the Optimized condition
-// reason when it cannot.
-func resolveVariant(cfg *config.Config, m *modelgroup.Member, requireOptIn bool) (allocator.Variant, config.SLO, string, error) {
+// SLO from the config in force, planned with the chosen profile; the reason
+// names the Optimized condition reason when it cannot.
+func resolveVariant(cfg *config.Config, m *modelgroup.Member, requireOptIn bool, profile profileChoice) (allocator.Variant, config.SLO, string, error) {
 	va := m.VA
 	if m.OwnerOfTarget != "" {
 		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonTargetConflict,
@@ -141,9 +146,8 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member, requireOptIn bool)
 				"someone who may edit it must annotate it with %s: %s (or \"*\")",
 				ref.Kind, ref.Name, llmdv1alpha1.AnnotationScaledBy, va.Name)
 	}
-	p, err := va.Spec.Profile.Parse()
-	if err != nil {
-		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonProfileInvalid, err
+	if profile.Err != nil {
+		return allocator.Variant{}, config.SLO{}, llmdv1alpha1.ConditionReasonProfileInvalid, profile.Err
 	}
 	cost, err := cfg.VariantCost(&va.Spec)
 	if err != nil {
@@ -158,11 +162,9 @@ func resolveVariant(cfg *config.Config, m *modelgroup.Member, requireOptIn bool)
 		maxReplicas = int(*va.Spec.MaxReplicas)
 	}
 	return allocator.Variant{
-		Name: va.Name,
-		Cost: cost,
-		Profile: allocator.Profile{
-			MaxBatchSize: p.MaxBatchSize, Alpha: p.Alpha, Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta,
-		},
+		Name:    va.Name,
+		Cost:    cost,
+		Profile: profile.Profile,
 		Min:     int(va.Spec.MinReplicas),
 		Max:     maxReplicas,
 		Current: int(m.Target.SpecReplicas),
@@ -224,7 +226,7 @@ func allocatorLoad(r modelgroup.LoadReading) allocator.Load {
 func applyDecision(vp *variantPlan, d allocator.Decision, outcome allocator.Outcome, now time.Time) {
 	st := &vp.Status
 	gen := vp.Member.VA.Generation
-	vp.Desired = int32(d.Replicas)
+	vp.Desired, vp.Capacity = int32(d.Replicas), d.Capacity
 	prev := st.DesiredReplicas
 	decision := llmdv1alpha1.Decision{
 		LoadShare:     llmdv1alpha1.FormatDecimal(d.LoadShare, 2),

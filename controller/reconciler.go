@@ -20,6 +20,7 @@ import (
 
 	"github.com/llm-d/variant-autoscaler/allocator"
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/learning"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
@@ -48,11 +49,15 @@ type GroupReconciler struct {
 	// before the first group is planned (see publishRecorded).
 	republish sync.Once
 	observe   func(modelgroup.Key, modelgroup.Trigger)
+	capacity  *CapacityArbiter
 	// Issue 12: fresh reads for status conflicts, the target opt-in, and
 	// the hold while a ConfigMap is invalid since the start.
 	reader       client.Reader
 	requireOptIn bool
 	configHealth ConfigHealth
+	// Issue 15: the learned profiles, fed from the per-pod windows.
+	profiles   *learning.Tracker
+	podWindows PodWindowSource
 }
 
 // ReconcilerOptions are what a GroupReconciler works with. Client,
@@ -76,6 +81,8 @@ type ReconcilerOptions struct {
 	DryRun bool
 	// Observe, when set, is called at the start of every group reconcile.
 	Observe func(modelgroup.Key, modelgroup.Trigger)
+	// Capacity gives budgets and takes claims when capacity is limited (nil: none).
+	Capacity *CapacityArbiter
 	// Reader reads a VA afresh (uncached) when its status write conflicts
 	// (default Client).
 	Reader client.Reader
@@ -85,6 +92,11 @@ type ReconcilerOptions struct {
 	// ConfigHealth, when set, holds every group while a ConfigMap is
 	// invalid since the start (the ConfigWatcher).
 	ConfigHealth ConfigHealth
+	// Profiles learns each VA's profile (docs/learned-profiles.md); nil
+	// plans with spec.profile alone. PodWindows feeds it (nil: the
+	// estimates resume from the statuses but learn nothing new).
+	Profiles   *learning.Tracker
+	PodWindows PodWindowSource
 }
 
 // NewGroupReconciler returns a reconciler with an empty record of groups.
@@ -99,7 +111,9 @@ func NewGroupReconciler(o ReconcilerOptions) *GroupReconciler {
 		client: o.Client, actuator: cmp.Or[client.Client](o.ActuationClient, o.Client), snapshots: o.Snapshots, triggers: o.Triggers, recorder: o.Recorder,
 		metrics: o.Metrics, cache: allocator.NewCapacityCache(allocator.DefaultCacheSize), clock: o.Clock,
 		actuation: o.Actuation, dryRun: o.DryRun, records: newRecords(), observe: o.Observe,
-		reader: cmp.Or[client.Reader](o.Reader, o.Client), requireOptIn: o.RequireTargetOptIn, configHealth: o.ConfigHealth,
+		capacity: o.Capacity,
+		reader:   cmp.Or[client.Reader](o.Reader, o.Client), requireOptIn: o.RequireTargetOptIn, configHealth: o.ConfigHealth,
+		profiles: o.Profiles, podWindows: o.PodWindows,
 	}
 }
 
@@ -133,6 +147,8 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	if len(snap.Members) == 0 {
 		r.forgetVariants(previous, nil)
 		r.records.remove(key)
+		r.capacity.Forget(key)
+		r.forgetProfiles(key, previous, nil)
 		return reconcile.Result{}, nil
 	}
 	r.metrics.VariantEvaluations.Add(float64(len(snap.Members)))
@@ -141,7 +157,12 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	if cause := invalidSinceStart(r.configHealth); cause != nil {
 		plan = holdForInvalidConfig(snap, previous, cause, start)
 	} else {
-		plan = planGroup(snap, previous.State, start, r.cache)
+		plan = planGroupWithin(snap, previous.State, start, r.cache, r.capacity, r.learn(ctx, snap))
+	}
+	if c := plan.Capacity.Claim; c != nil {
+		r.capacity.RecordClaim(key, *c)
+	} else {
+		r.capacity.Forget(key)
 	}
 
 	// Actuation first: the decision reaches the workload before the
@@ -150,6 +171,7 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	statusErr := r.writeStatuses(ctx, plan)
 	r.recordEvents(plan)
 	r.forgetVariants(previous, record)
+	r.forgetProfiles(key, previous, record)
 	r.records.put(key, record)
 
 	r.metrics.OptimizationSeconds.Observe(r.clock.Since(start).Seconds())
@@ -191,6 +213,9 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan, previous 
 		if value, ok := seriesValue(vp, previous.Variants[va.Name], r.dryRun); ok {
 			vr.Series, vr.Value = seriesLabels(va), value
 			r.metrics.publish(va, value, vp.Member.Target.StatusReplicas)
+			if vp.Planned {
+				r.metrics.publishPlan(va, vp.Cost*float64(value), vp.Capacity)
+			}
 		}
 		if vp.Planned && !r.dryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
 			if r.actuation == ActuationScale && vp.Desired != vp.Member.Target.SpecReplicas {
@@ -217,6 +242,8 @@ func (r *GroupReconciler) forgetVariants(previous, current *groupRecord) {
 		r.metrics.DesiredReplicas.Delete(vr.Series)
 		r.metrics.CurrentReplicas.Delete(vr.Series)
 		r.metrics.DesiredRatio.Delete(vr.Series)
+		r.metrics.DesiredCost.Delete(vr.Series)
+		r.metrics.ReplicaCapacity.Delete(vr.Series)
 	}
 }
 

@@ -39,11 +39,6 @@ const (
 	dashboardDataEnv = "DASHBOARD_DATA_OUT"
 )
 
-// pendingSeries are series the dashboard reads that the operator does not
-// export yet (requested in docs/observability.md): their queries must run
-// without error, and return data once the series exist.
-var pendingSeries = []string{"wva_desired_cost_per_hour", "wva_replica_capacity_requests_per_second"}
-
 // dashboardQuery is one PromQL target of the dashboard.
 type dashboardQuery struct {
 	Panel, Legend, Expr string
@@ -83,15 +78,6 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 // grafanaVariables substitutes the dashboard's variables as Grafana does
 // with "All" selected; the rate interval is a few scrape intervals.
 var grafanaVariables = strings.NewReplacer("$__rate_interval", "10s", "$namespace", ".*", "$model", ".*")
-
-func isPending(expr string) bool {
-	for _, s := range pendingSeries {
-		if strings.Contains(expr, s) {
-			return true
-		}
-	}
-	return false
-}
 
 // promResult is the part of a Prometheus API answer the test reads.
 type promResult struct {
@@ -239,7 +225,7 @@ func TestDashboardQueries(t *testing.T) {
 	g.Eventually(desiredTotal).WithTimeout(timeout).WithPolling(poll).Should(BeNumerically(">", before))
 	t.Logf("desired replicas rose from %d with the load (setup and ramp took %v)", before, time.Since(began).Round(time.Millisecond))
 
-	// Every query runs; every non-pending one returns data.
+	// Every query runs and returns data.
 	results := map[string]int{}
 	g.Eventually(func(g Gomega) {
 		for _, q := range queries {
@@ -247,9 +233,7 @@ func TestDashboardQueries(t *testing.T) {
 			r, err := promQuery(ctx, prom.URL(), "/api/v1/query", url.Values{"query": {expr}})
 			g.Expect(err).NotTo(HaveOccurred(), "panel %q: %s", q.Panel, expr)
 			results[q.Expr] = len(r.Data.Result)
-			if !isPending(q.Expr) {
-				g.Expect(r.Data.Result).NotTo(BeEmpty(), "panel %q (%s) returns no data", q.Panel, q.Legend)
-			}
+			g.Expect(r.Data.Result).NotTo(BeEmpty(), "panel %q (%s) returns no data", q.Panel, q.Legend)
 		}
 	}).WithTimeout(timeout).WithPolling(time.Second).Should(Succeed())
 	for _, q := range queries {
