@@ -8,3 +8,8 @@ package controller
 // namespaced Role, not a ClusterRole.
 //
 // +kubebuilder:rbac:groups="",namespace=workload-variant-autoscaler-system,resources=configmaps,verbs=get;list;watch
+//
+// Services are read to discover the endpoint pickers the fast path from zero
+// polls (GATEWAY_EPP_SERVICE_SELECTOR, docs/scale-to-zero.md).
+//
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch

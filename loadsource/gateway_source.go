@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
@@ -46,6 +47,17 @@ func (s *WithGateway) Load(ctx context.Context, key modelgroup.Key, retention ti
 
 // Changes implements modelgroup.LoadNotifier.
 func (s *WithGateway) Changes() <-chan event.TypedGenericEvent[modelgroup.Key] { return s.changes }
+
+// PodWindows passes the base source's per-pod windows through (the learned
+// profiles read them); nil when the base source has none.
+func (s *WithGateway) PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time) {
+	if p, ok := s.Base.(interface {
+		PodWindows(modelgroup.Key) (map[string]estimator.Window, time.Time)
+	}); ok {
+		return p.PodWindows(key)
+	}
+	return nil, time.Time{}
+}
 
 // OnConfigChange forwards to the base source when it listens to changes.
 func (s *WithGateway) OnConfigChange(c config.Change) {

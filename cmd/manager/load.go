@@ -44,14 +44,27 @@ var loadSources = map[string]loadSourceFactory{
 		},
 	},
 	"prometheus": {
-		help: "\"prometheus\" reads the vLLM metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md)",
+		help: "\"prometheus\" reads the vLLM and endpoint-picker metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md), and polls the endpoint pickers directly to wake models at zero (docs/scale-to-zero.md)",
 		build: func(o *options, deps loadDeps) (modelgroup.LoadSource, error) {
-			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store, WatchNamespaces: o.watchNamespaceList})
+			// PodWindows: the per-pod windows the profiles are learned from
+			// (issue 15; 8 more queries per refresh, whatever the number of VAs).
+			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store, WatchNamespaces: o.watchNamespaceList,
+				PodWindows: true})
 			if err != nil {
 				return nil, err
 			}
-			deps.Store.Subscribe(src.OnConfigChange)
-			return src, nil
+			// The fast path from zero polls the endpoint pickers' own metrics
+			// (GATEWAY_EPP_*; idle when none is set) and wakes only groups at
+			// zero (docs/scale-to-zero.md).
+			cache := deps.Manager.GetCache()
+			gw, err := loadsource.NewGateway(loadsource.GatewayOptions{Config: deps.Store,
+				AtZero: loadsource.CacheAtZero(cache), Discover: loadsource.DiscoverServices(cache)})
+			if err != nil {
+				return nil, err
+			}
+			both := loadsource.NewWithGateway(src, gw)
+			deps.Store.Subscribe(both.OnConfigChange)
+			return both, nil
 		},
 	},
 	"synthetic": {
