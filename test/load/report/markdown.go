@@ -23,8 +23,12 @@ func Markdown(r *Report) string {
 	w("- Control plane: %s; API server flags %s\n", m.ControlPlane, flagsString(m.APIServerFlags))
 	if len(r.Runs) > 0 {
 		x := r.Runs[0]
-		w("- Operator: in-process, %d workers, client QPS %g / burst %d (the manager binary's defaults); time box %s per phase; steady-state interval %s\n",
-			x.Workers, x.KubeAPIQPS, x.KubeAPIBurst, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
+		limiter := fmt.Sprintf("client QPS %g / burst %d", x.KubeAPIQPS, x.KubeAPIBurst)
+		if x.KubeAPIQPS < 0 {
+			limiter = "no client-side limiter (QPS -1)"
+		}
+		w("- Operator: in-process, %d workers, %s (the manager binary's defaults are QPS 50 / burst 100); time box %s per phase; steady-state interval %s\n",
+			x.Workers, limiter, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
 	}
 	w("- Cluster: N VAs in N/4 model groups over 10 namespaces, each VA with its own Deployment; accelerators H100, A100, L40S, MI300X\n")
 	w("\n`≥` marks a lower bound (the phase hit its time box); `—` a phase that did not run.\n\n")
