@@ -20,6 +20,8 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/estimator"
+	"github.com/llm-d/variant-autoscaler/learning"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/modelgroup/indexer"
 )
@@ -149,6 +151,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics, Clock: opts.Clock,
 		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile,
 		Reader: mgr.GetAPIReader(), RequireTargetOptIn: opts.RequireTargetOptIn, ConfigHealth: watcher,
+		Profiles: learning.NewTracker(estimator.Config{}), PodWindows: podWindowsOf(opts.Load),
 	})
 	pass := NewGlobalPass(rec, mgr.GetCache(), store, opts.Clock)
 

@@ -1,0 +1,209 @@
+//go:build linux
+
+package e2e
+
+// Issue 15: a VA without spec.profile learns its profile from the per-pod
+// vLLM series of the emulator, read through a real Prometheus by the
+// operator's Prometheus source with PodWindows on. Its replicas are held
+// (ProfileLearned=False) until the estimate is good enough at the
+// operating point; then ProfileLearned=True, status.learnedProfile is close
+// to the emulator's true profile and the VA is planned with it.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/emulator"
+	"github.com/llm-d/variant-autoscaler/learning"
+	"github.com/llm-d/variant-autoscaler/loadsource"
+	"github.com/llm-d/variant-autoscaler/test/framework"
+)
+
+const (
+	nsLearn, modelLearn, vaLearn = "e2e-learn", "model-learn", "learn"
+	// learnPeakRate puts the one pod at a batch of about 40, far above half
+	// the operating batch under the ITL SLO below (the coverage rule).
+	learnPeakRate = 6
+	learnRampTime = 30 * time.Second
+	// learnTimeout bounds the learning: the ramp, then a few refreshes.
+	learnTimeout = 150 * time.Second
+)
+
+// replicasOfLearn feeds the learning VA's Deployment replicas to the emulator.
+func replicasOfLearn(namespace, model string) (int, bool) {
+	if namespace != nsLearn || model != modelLearn {
+		return 0, false
+	}
+	var d appsv1.Deployment
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: nsLearn, Name: vaLearn}, &d); err != nil || d.Spec.Replicas == nil {
+		return 0, false
+	}
+	return int(*d.Spec.Replicas), true
+}
+
+func TestLearnedProfileWithPrometheus(t *testing.T) {
+	began := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	g := NewWithT(t)
+	binary, err := findPrometheus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An L40S-like server, near the weak default prior of L40S (a prior
+	// is a rough guess: within a factor of two).
+	truth := emulator.Profile{MaxBatchSize: 64, Alpha: 18, Beta: 0.6, Gamma: 35, Delta: 0.05}
+	emu, err := emulator.New(emulator.Schedule{Models: []emulator.ModelSchedule{{Namespace: nsLearn, Model: modelLearn, Profile: &truth,
+		Phases: []emulator.Phase{{Rate: 1, PromptTokens: 512, GenerationTokens: 128}}}}},
+		emulator.WithReplicaSource(replicasOfLearn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = emu.Serve(ctx, ln) }()
+	prom, err := newPrometheus(binary, t.TempDir(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prom.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Prometheus log:\n%s", prom.Log())
+		}
+		if err := prom.Stop(); err != nil {
+			t.Errorf("stopping Prometheus: %v", err)
+		}
+	})
+
+	if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]map[string]string{
+		config.OperatorConfigMapName: {
+			config.KeyGlobalOptInterval:         "2s",
+			config.KeyGlobalPassInterval:        "1h",
+			config.KeyStabilizationWindow:       "0s",
+			config.KeyPrometheusBaseURL:         prom.URL(),
+			config.KeyPrometheusStaleness:       "10s",
+			config.KeyPrometheusQueryTimeout:    "2s",
+			config.KeyLoadChangeTolerance:       "0.1",
+			config.KeyScaleToZeroDefaultEnabled: "false",
+		},
+		config.UnitCostsConfigMapName: {"L40S": framework.UnitCost("NVIDIA-L40S", 30)},
+		// ITL 30 ms: a replica of the emulator's profile runs at a batch
+		// of about 10 at its capacity.
+		config.ServiceClassesConfigMapName: {"premium.yaml": framework.ServiceClass("Premium", 1, 1000, 30, modelLearn)},
+	} {
+		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := config.NewStore(nil)
+	source, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: store, RateWindow: rateWindow, PodWindows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Subscribe(source.OnConfigChange)
+	op, err := env.StartOperator(controller.Options{
+		ConfigNamespace: framework.ConfigNamespace, Store: store, Load: source, Actuation: controller.ActuationScale,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := op.Stop(); err != nil {
+			t.Errorf("stopping the operator: %v", err)
+		}
+	})
+
+	// The VA without spec.profile on a one-replica Deployment.
+	if err := framework.CreateNamespace(ctx, env.Client, nsLearn); err != nil {
+		t.Fatal(err)
+	}
+	va := framework.MakeVA(vaLearn, nsLearn).Model(modelLearn).Accelerator("L40S").Max(4).Obj()
+	va.Spec.Profile = llmdv1alpha1.Profile{}
+	if err := framework.CreateAll(ctx, env.Client, framework.MakeDeployment(vaLearn, nsLearn).Replicas(1).Obj(), va); err != nil {
+		t.Fatal(err)
+	}
+	condition := func(g Gomega, condType string) *metav1.Condition {
+		c := meta.FindStatusCondition(getVA(g, nsLearn, vaLearn).Status.Conditions, condType)
+		g.Expect(c).NotTo(BeNil(), "%s of %s", condType, vaLearn)
+		return c
+	}
+
+	// At first: held, and the status says why.
+	g.Eventually(func(g Gomega) {
+		c := condition(g, llmdv1alpha1.ConditionOptimized)
+		g.Expect(c.Reason).To(Equal(llmdv1alpha1.ConditionReasonProfileInvalid), c.Message)
+		g.Expect(c.Message).To(ContainSubstring("replicas are held"))
+		g.Expect(condition(g, llmdv1alpha1.ConditionProfileLearned).Status).To(Equal(metav1.ConditionFalse))
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	g.Expect(deploymentReplicas(g, nsLearn, vaLearn)).To(Equal(int32(1)), "held replicas")
+
+	// The load ramps up, so that the pod's batch sweeps the operating range
+	// (the decode relation), then the prompts double, so that the prompt
+	// tokens admitted per step spread (the prefill relation).
+	if err := emu.SetPhases(nsLearn, modelLearn, []emulator.Phase{
+		{Duration: emulator.Duration{Duration: learnRampTime}, Rate: learnPeakRate, Ramp: true},
+		{Rate: 4, PromptTokens: 1024},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rampAt := time.Now()
+	var last string
+	g.Eventually(func(g Gomega) {
+		c := condition(g, llmdv1alpha1.ConditionProfileLearned)
+		if c.Message != last {
+			last = c.Message
+			values := ""
+			if lp := getVA(g, nsLearn, vaLearn).Status.LearnedProfile; lp != nil {
+				values = fmt.Sprintf(" [α=%s β=%s γ=%s δ=%s]", lp.Decode.Alpha, lp.Decode.Beta, lp.Prefill.Gamma, lp.Prefill.Delta)
+			}
+			t.Logf("%5.1fs ProfileLearned=%s %s: %s%s", time.Since(rampAt).Seconds(), c.Status, c.Reason, c.Message, values)
+		}
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+	}).WithTimeout(learnTimeout).WithPolling(time.Second).Should(Succeed())
+	t.Logf("ProfileLearned=True %v after the ramp began", time.Since(rampAt).Round(time.Millisecond))
+
+	// The learned profile is close to the emulator's, and the VA is
+	// planned with it.
+	got := getVA(g, nsLearn, vaLearn)
+	lp := got.Status.LearnedProfile
+	g.Expect(lp).NotTo(BeNil())
+	est, err := learning.FromStatus(lp)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Logf("learned α=%s β=%s γ=%s δ=%s (true %g %g %g %g) from %d decode and %d prefill windows, batch %s to %s",
+		lp.Decode.Alpha, lp.Decode.Beta, lp.Prefill.Gamma, lp.Prefill.Delta, truth.Alpha, truth.Beta, truth.Gamma, truth.Delta,
+		lp.DecodeSamples, lp.PrefillSamples, lp.BatchMin, lp.BatchMax)
+	// The step times from batch 1 to 30 within 15% (the readiness rule
+	// asks for two standard errors within 10%; windows of 10 s through
+	// Prometheus are noisier than the simulator's).
+	for _, n := range []float64{1, 10, 30} {
+		g.Expect(est.Params.Decode(n)).To(BeNumerically("~", truth.Alpha+truth.Beta*n, 0.15*(truth.Alpha+truth.Beta*n)), "decode step at batch %v", n)
+		g.Expect(est.Params.Prefill(n, 512)).To(BeNumerically("~", truth.Gamma+truth.Delta*512*n, 0.15*(truth.Gamma+truth.Delta*512*n)),
+			"prefill at batch %v", n)
+	}
+	g.Eventually(func(g Gomega) {
+		c := condition(g, llmdv1alpha1.ConditionOptimized)
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)
+		g.Expect(getVA(g, nsLearn, vaLearn).Status.DesiredReplicas).NotTo(BeNil())
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	t.Logf("the learned-profile scenario took %v", time.Since(began).Round(time.Millisecond))
+}
