@@ -17,7 +17,7 @@ import (
 
 var (
 	managed = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply,
-		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}
+		FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)}}
 	fullMeta = metav1.ObjectMeta{
 		Name: "llama", Namespace: "team-a", UID: "u1", ResourceVersion: "42", Generation: 3,
 		Labels:          map[string]string{"app": "llama", "pod-template-hash": "abc"},

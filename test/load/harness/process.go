@@ -27,7 +27,9 @@ type ProcessOptions struct {
 	KubeAPIQPS float64
 	// Settle is how long the manager keeps running after every VA has its
 	// status, so that its memory reaches its steady level (default 10s).
-	Settle  time.Duration
+	Settle time.Duration
+	// Env is added to the manager's environment (e.g. GOMEMLIMIT=120MiB).
+	Env     []string
 	Timebox time.Duration
 	Log     *os.File
 }
@@ -88,6 +90,7 @@ func RunManagerProcess(ctx context.Context, o ProcessOptions) (*ProcessResult, e
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=error",
 		"--kube-api-qps="+strconv.FormatFloat(o.KubeAPIQPS, 'g', -1, 64))
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	cmd.Env = append(os.Environ(), o.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {

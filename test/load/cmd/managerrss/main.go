@@ -16,11 +16,14 @@ import (
 	"github.com/llm-d/variant-autoscaler/test/load/harness"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+func run() int {
 	fs := flag.NewFlagSet("managerrss", flag.ExitOnError)
 	ns := fs.String("n", "1000", "numbers of VAs, comma-separated")
 	manager := fs.String("manager", "bin/manager", "the built cmd/manager")
 	qps := fs.Float64("kube-api-qps", -1, "the manager's --kube-api-qps")
+	memLimit := fs.String("gomemlimit", "", "GOMEMLIMIT of the manager (e.g. 120MiB); empty: none")
 	_ = fs.Parse(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -29,14 +32,18 @@ func main() {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "managerrss: -n: %v\n", err)
-			os.Exit(2)
+			return 2
 		}
-		res, err := harness.RunManagerProcess(ctx, harness.ProcessOptions{
+		var env []string
+		if *memLimit != "" {
+			env = append(env, "GOMEMLIMIT="+*memLimit)
+		}
+		res, err := harness.RunManagerProcess(ctx, harness.ProcessOptions{Env: env,
 			Shape: harness.Shape{N: n, Namespaces: 10}, Manager: *manager, KubeAPIQPS: *qps, Log: os.Stderr,
 		})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "managerrss: N=%d: %v\n", n, err)
-			os.Exit(1)
+			return 1
 		}
 		out = append(out, res)
 		fmt.Fprintf(os.Stderr, "N=%d: converged in %.1fs, peak RSS %.0f MiB, settled RSS %.0f MiB, CPU %.1fs\n",
@@ -44,5 +51,8 @@ func main() {
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return 1
+	}
+	return 0
 }
