@@ -126,7 +126,7 @@ func TestChooseProfile(t *testing.T) {
 		"no spec, learned: planned with it at vLLM's default batch": {va: noSpec(llmdv1alpha1.ProfileSourceLearned), learned: learnedProfiles{"v": {Estimate: ready, Prior: "p"}},
 			wantProfile: &learnedProfile, wantCondition: "True/Learned", wantStatus: true},
 		"spec, learned, Auto: the learned values at the spec's batch": {va: withSpec.Obj(), learned: learnedProfiles{"v": {Estimate: ready, Prior: "p"}},
-			wantProfile: &allocator.Profile{MaxBatchSize: spec.MaxBatchSize, Alpha: ready.Params.Alpha, Beta: ready.Params.Beta, Gamma: ready.Params.Gamma, Delta: ready.Params.Delta},
+			wantProfile:   &allocator.Profile{MaxBatchSize: spec.MaxBatchSize, Alpha: ready.Params.Alpha, Beta: ready.Params.Beta, Gamma: ready.Params.Gamma, Delta: ready.Params.Delta},
 			wantCondition: "True/Learned", wantStatus: true},
 		"spec pinned: spec, learning disabled": {va: pinned, learned: learnedProfiles{},
 			wantProfile: &specProfile, wantCondition: "False/LearningDisabled"},
