@@ -139,9 +139,18 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 	}
 	va := framework.MakeVA(vaLearn, nsLearn).Model(modelLearn).Accelerator("L40S").Max(4).Obj()
 	va.Spec.Profile = llmdv1alpha1.Profile{}
-	if err := framework.CreateAll(ctx, env.Client, framework.MakeDeployment(vaLearn, nsLearn).Replicas(1).Obj(), va); err != nil {
+	dep := framework.MakeDeployment(vaLearn, nsLearn).Replicas(1).Obj()
+	if err := framework.CreateAll(ctx, env.Client, dep, va); err != nil {
 		t.Fatal(err)
 	}
+	// The other e2e tests count every VA of the cluster: leave nothing behind.
+	t.Cleanup(func() {
+		for _, o := range []client.Object{va, dep} {
+			if err := env.Client.Delete(context.Background(), o); err != nil {
+				t.Errorf("deleting %s: %v", o.GetName(), err)
+			}
+		}
+	})
 	condition := func(g Gomega, condType string) *metav1.Condition {
 		c := meta.FindStatusCondition(getVA(g, nsLearn, vaLearn).Status.Conditions, condType)
 		g.Expect(c).NotTo(BeNil(), "%s of %s", condType, vaLearn)
