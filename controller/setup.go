@@ -71,6 +71,8 @@ type Operator struct {
 	GlobalPass *GlobalPass
 	Config     *ConfigWatcher
 	Metrics    *Metrics
+	// Capacity arbitrates accelerators when CAPACITY_MODE is limited.
+	Capacity *CapacityArbiter
 }
 
 // CacheOptions restricts the manager's cache: ConfigMaps only in the config
@@ -82,8 +84,9 @@ func CacheOptions(configNamespace string, watchNamespaces []string) cache.Option
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}:  {Namespaces: map[string]cache.Config{configNamespace: {}}},
 			&appsv1.Deployment{}: {Transform: slimDeployment},
-			&corev1.Pod{}:        {Transform: slimPod},
-			&corev1.Node{}:       {Transform: slimNode},
+			// All namespaces: pods of other workloads hold accelerators too.
+			&corev1.Pod{}:  {Transform: slimPod, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
+			&corev1.Node{}: {Transform: slimNode},
 		},
 	}
 	if len(watchNamespaces) > 0 {
@@ -139,6 +142,12 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	// The manager's API reader works before the caches start.
 	watcher.LoadInitial(ctx, mgr.GetAPIReader())
 
+	capacity := NewCapacityArbiter(mgr.GetCache(), mgr.GetCache(), store, triggers, opts.Clock.Now)
+	store.Subscribe(func(c config.Change) {
+		if c.Timers { // covers the CAPACITY_* settings
+			capacity.Kick()
+		}
+	})
 	actuator, err := newActuationClient(mgr)
 	if err != nil {
 		return nil, err
@@ -149,7 +158,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 			Cache: mgr.GetCache(), Scales: mgr.GetClient(), Config: store, Load: opts.Load,
 		},
 		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics, Clock: opts.Clock,
-		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile,
+		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile, Capacity: capacity,
 		Reader: mgr.GetAPIReader(), RequireTargetOptIn: opts.RequireTargetOptIn, ConfigHealth: watcher,
 		Profiles: learning.NewTracker(estimator.Config{}), PodWindows: podWindowsOf(opts.Load),
 	})
@@ -168,6 +177,11 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[modelgroup.Key], q modelgroup.Queue) {
 				q.Add(e.Object)
 			},
+		})).
+		WatchesRawSource(source.TypedChannel(capacity.Events(), handler.TypedFuncs[modelgroup.Key, modelgroup.Key]{
+			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[modelgroup.Key], q modelgroup.Queue) {
+				q.Add(e.Object)
+			},
 		}))
 	if n, ok := opts.Load.(modelgroup.LoadNotifier); ok {
 		b = b.WatchesRawSource(source.TypedChannel(n.Changes(), enqueuer.LoadHandler()))
@@ -178,10 +192,13 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	if err := mgr.Add(pass); err != nil {
 		return nil, err
 	}
+	if err := mgr.Add(capacity); err != nil {
+		return nil, err
+	}
 	if r, ok := opts.Load.(manager.Runnable); ok {
 		if err := mgr.Add(r); err != nil {
 			return nil, err
 		}
 	}
-	return &Operator{Store: store, Reconciler: rec, GlobalPass: pass, Config: watcher, Metrics: opts.Metrics}, nil
+	return &Operator{Store: store, Reconciler: rec, GlobalPass: pass, Config: watcher, Metrics: opts.Metrics, Capacity: capacity}, nil
 }
