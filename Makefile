@@ -112,7 +112,7 @@ replay: ## Decision-quality replays: simulator, policies, hindsight; regenerates
 	$(GO) run ./cmd/replay -what-if -out docs/decision-quality $(REPLAY_FLAGS)
 
 .PHONY: envtest-bins
-envtest-bins: ## Build kube-apiserver, kubectl and etcd from source into $(ENVTEST_DIR).
+envtest-bins: ## Build the local cluster from source into $(ENVTEST_DIR): kube-apiserver, kubectl, etcd, kube-controller-manager, kube-scheduler, kwok, Prometheus, KEDA.
 	@hack/build-envtest.sh $(ENVTEST_DIR)
 
 .PHONY: test-e2e
