@@ -47,8 +47,8 @@ dashboard: ## Generate the Grafana dashboard (config/grafana and the chart's cop
 
 .PHONY: verify
 verify: manifests generate verify-mod ## Regenerate and fail if anything tracked by git changed, or go.mod/go.sum are not tidy.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-	  git status --porcelain -- api config; git --no-pager diff -- api config | head -50; \
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
+	  git status --porcelain -- api config charts; git --no-pager diff -- api config charts | head -50; \
 	  echo "generated files are out of date: run 'make manifests generate' and commit"; exit 1; fi
 
 .PHONY: verify-mod
