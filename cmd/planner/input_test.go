@@ -45,11 +45,11 @@ policy: {costSavingThreshold: 0.2, stabilizationWindow: 2m}
 			{Name: "a", Cost: 10, Profile: allocator.Profile{MaxBatchSize: 8, Alpha: 5, Beta: 0.1, Gamma: 10, Delta: 0.01}, Max: allocator.Unbounded},
 			{Name: "b", Cost: 0, Profile: allocator.Profile{MaxBatchSize: 16, Alpha: 4}, Min: 1, Max: 3, Current: 2},
 		},
-		SLO:    allocator.SLO{TTFT: 500, ITL: 50},
-		Load:   allocator.Load{Available: true, Rate: 10, AvgIn: 100, AvgOut: 20},
+		SLO:  allocator.SLO{TTFT: 500, ITL: 50},
+		Load: allocator.Load{Available: true, Rate: 10, AvgIn: 100, AvgOut: 20},
 		Policy: allocator.Policy{Retention: 10 * time.Minute, StabilizationWindow: 2 * time.Minute, CostSavingThreshold: 0.2,
 			MaxReplicasPerVariant: 100},
-		Now:    now,
+		Now: now,
 	}
 	if diff := cmp.Diff(want, p.Input); diff != "" {
 		t.Errorf("input (-want +got):\n%s", diff)
