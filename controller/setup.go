@@ -169,6 +169,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		WithOptions(crcontroller.TypedOptions[modelgroup.Key]{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			SkipNameValidation:      ptr.To(opts.SkipNameValidation),
+			RateLimiter:             groupRateLimiter(),
 		}).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &llmdv1alpha1.VariantAutoscaling{}, enqueuer.VAHandler())).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), &appsv1.Deployment{}, enqueuer.DeploymentHandler(mgr.GetCache()))).
