@@ -30,10 +30,12 @@ func TestDefect3OutOfRangeConfigIsRejected(t *testing.T) {
 	}{
 		{config.OperatorConfigMapName, config.KeyGlobalOptInterval, "1ms", []string{"GLOBAL_OPT_INTERVAL", "out of range", "between 1s and 24h"}},
 		{config.OperatorConfigMapName, config.KeyGlobalPassInterval, "1ms", []string{"GLOBAL_PASS_INTERVAL", "out of range"}},
-		{config.ScaleToZeroConfigMapName, "calm", "modelID: calm\nretentionPeriod: 720h\n", []string{"retentionPeriod", "between 1s and 24h"}},
-		{config.ScaleToZeroConfigMapName, "calm", "modelID: calm\nretentionPeriod: 999us\n", []string{"retentionPeriod", "out of range"}},
+		{config.ScaleToZeroConfigMapName, "calm", "modelID: calm\nretentionPeriod: 720h\n", []string{"retentionPeriod", "720h", "between 1s and 24h"}},
+		{config.ScaleToZeroConfigMapName, "calm", "modelID: calm\nretentionPeriod: 999us\n", []string{"retentionPeriod", "999us", "out of range"}},
 		{config.UnitCostsConfigMapName, "H100", `{"device": "x", "cost": "99999999999999999999999999999999"}`, []string{"H100", "at most 1000000"}},
 	}
+	// Each case's wanted words include its own value: two cases share a key,
+	// and the earlier case's Event must not stand in for the later one's.
 	for _, c := range cases {
 		g.Expect(framework.PatchConfigMapKey(ctx, env.Client, c.configMap, c.key, c.value)).To(Succeed())
 		expectWarningEvent(t, framework.ConfigNamespace, c.configMap, "ConfigInvalid", c.want...)
