@@ -133,8 +133,12 @@ func TestFullPoolLeavesPodsPending(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(d), &got); err != nil {
 		t.Fatal(err)
 	}
+	// A merge patch without a resource version: the deployment controller
+	// writes the Deployment's status concurrently, which an Update of the
+	// whole object would conflict with.
+	before := got.DeepCopy()
 	got.Spec.Replicas = ptr.To[int32](2)
-	if err := env.Client.Update(ctx, &got); err != nil {
+	if err := env.Client.Patch(ctx, &got, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	g.Eventually(func(g Gomega) {
