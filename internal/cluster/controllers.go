@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -17,25 +18,34 @@ import (
 // left out: kwok's nodes need none of them.
 var KubeControllers = []string{"deployment", "replicaset", "horizontalpodautoscaling", "garbagecollector"}
 
-// startControllerManager starts kube-controller-manager with KubeControllers
-// and the HPA sync period, serving its health check on loopback only.
-func startControllerManager(ctx context.Context, bin, dir, kubeconfig string, hpaSync time.Duration) (*process, error) {
-	return startComponent(ctx, "kube-controller-manager", bin, dir, kubeconfig,
+// startControllerManager starts kube-controller-manager with KubeControllers,
+// the HPA sync period and the client limits of opts (defaults applied),
+// serving its health check on loopback only.
+func startControllerManager(ctx context.Context, bin, dir, kubeconfig string, opts WorkloadOptions) (*process, error) {
+	args := append([]string{
 		"--controllers", joinComma(KubeControllers),
-		"--horizontal-pod-autoscaler-sync-period", hpaSync.String(),
+		"--horizontal-pod-autoscaler-sync-period", opts.HPASyncPeriod.String(),
 		"--use-service-account-credentials=false",
 		"--concurrent-deployment-syncs=10",
 		"--concurrent-replicaset-syncs=10",
 		"--concurrent-horizontal-pod-autoscaler-syncs=10",
-		"--kube-api-qps=200", "--kube-api-burst=400",
-	)
+	}, clientFlags(opts)...)
+	return startComponent(ctx, "kube-controller-manager", bin, dir, kubeconfig, args...)
 }
 
 // startScheduler starts kube-scheduler, which places pods on the fake nodes
 // by nodeSelector and GPUResource requests, and leaves them Pending when no
 // node fits.
-func startScheduler(ctx context.Context, bin, dir, kubeconfig string) (*process, error) {
-	return startComponent(ctx, "kube-scheduler", bin, dir, kubeconfig, "--kube-api-qps=200", "--kube-api-burst=400")
+func startScheduler(ctx context.Context, bin, dir, kubeconfig string, opts WorkloadOptions) (*process, error) {
+	return startComponent(ctx, "kube-scheduler", bin, dir, kubeconfig, clientFlags(opts)...)
+}
+
+// clientFlags are a component's client QPS and burst.
+func clientFlags(opts WorkloadOptions) []string {
+	return []string{
+		"--kube-api-qps=" + strconv.FormatFloat(float64(opts.ClientQPS), 'g', -1, 32),
+		"--kube-api-burst=" + itoa(opts.ClientBurst),
+	}
 }
 
 // startComponent starts a control-plane component with the admin kubeconfig

@@ -22,6 +22,11 @@ type WorkloadOptions struct {
 	// HPASyncPeriod is how often the HPA controller evaluates each HPA; 0
 	// means 15 s, Kubernetes' default.
 	HPASyncPeriod time.Duration
+	// ClientQPS and ClientBurst of kube-controller-manager and kube-scheduler;
+	// 0 means 200 and 400. The load harness raises them: at 10,000
+	// Deployments the controllers' writes are bounded by these limiters.
+	ClientQPS   float32
+	ClientBurst int
 }
 
 // Workloads is kube-controller-manager, kube-scheduler and kwok running
@@ -55,18 +60,24 @@ func StartWorkloads(ctx context.Context, assets, dir, kubeconfig string, c clien
 	if opts.HPASyncPeriod == 0 {
 		opts.HPASyncPeriod = 15 * time.Second
 	}
+	if opts.ClientQPS == 0 {
+		opts.ClientQPS, opts.ClientBurst = 200, 400
+	}
+	if opts.ClientBurst <= 0 {
+		opts.ClientBurst = max(1, int(2*opts.ClientQPS))
+	}
 	for _, bin := range []string{"kube-controller-manager", "kube-scheduler", "kwok"} {
 		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
 			return nil, fmt.Errorf("%s has no %s: run `make envtest-bins`: %w", assets, bin, err)
 		}
 	}
 	w := &Workloads{Options: opts}
-	kcm, err := startControllerManager(ctx, filepath.Join(assets, "kube-controller-manager"), dir, kubeconfig, opts.HPASyncPeriod)
+	kcm, err := startControllerManager(ctx, filepath.Join(assets, "kube-controller-manager"), dir, kubeconfig, opts)
 	if err != nil {
 		return nil, err
 	}
 	w.procs = append(w.procs, kcm)
-	sched, err := startScheduler(ctx, filepath.Join(assets, "kube-scheduler"), dir, kubeconfig)
+	sched, err := startScheduler(ctx, filepath.Join(assets, "kube-scheduler"), dir, kubeconfig, opts)
 	if err != nil {
 		return nil, errors.Join(err, w.Stop())
 	}

@@ -3,6 +3,7 @@ package harness
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -15,6 +16,7 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
@@ -74,6 +76,8 @@ type Shape struct {
 	VariantsPerGroup int
 	// Namespaces the groups are spread over (default 10).
 	Namespaces int
+	// Replicas of every VA's Deployment; 0 means 1 and 2 alternately.
+	Replicas int32
 }
 
 func (s Shape) withDefaults() Shape {
@@ -171,6 +175,9 @@ func NewModel(shape Shape, optInterval time.Duration) (*Model, error) {
 			Generation: 1,
 			Replicas:   int32(1 + i%2),
 		}
+		if shape.Replicas > 0 {
+			va.Replicas = shape.Replicas
+		}
 		va.Obj = buildVA(va, g)
 		g.VAs = append(g.VAs, va)
 		m.VAs = append(m.VAs, va)
@@ -243,9 +250,47 @@ func buildVA(va *VA, g *Group) *llmdv1alpha1.VariantAutoscaling {
 		Obj()
 }
 
-// Deployment returns the Deployment of a VA.
+// Deployment returns the Deployment of a VA: its pods request the VA's
+// accelerators and select their node pool, so kube-scheduler places them on
+// kwok's nodes.
 func (m *Model) Deployment(va *VA) *appsv1.Deployment {
-	return framework.MakeDeployment(va.Name, va.Namespace).Replicas(va.Replicas).Obj()
+	d := framework.MakeDeployment(va.Name, va.Namespace).Replicas(va.Replicas).Obj()
+	d.Spec.Template.Spec = cluster.GPUPodSpec(va.Obj.Spec.Accelerator, va.Obj.Spec.AcceleratorCount)
+	return d
+}
+
+// GPUs returns the accelerators every Deployment's pods request together,
+// by accelerator type.
+func (m *Model) GPUs() map[string]int {
+	out := map[string]int{}
+	for _, va := range m.VAs {
+		out[va.Obj.Spec.Accelerator] += int(va.Replicas) * int(va.Obj.Spec.AcceleratorCount)
+	}
+	return out
+}
+
+// Pods returns the number of pods the Deployments ask for.
+func (m *Model) Pods() int {
+	n := 0
+	for _, va := range m.VAs {
+		n += int(va.Replicas)
+	}
+	return n
+}
+
+// NodePools sizes one pool per accelerator type so that every pod fits,
+// with gpusPerNode GPUs a node and spare more GPUs (rounded up to nodes).
+func (m *Model) NodePools(gpusPerNode int, spare float64) []cluster.NodePool {
+	gpus := m.GPUs()
+	out := make([]cluster.NodePool, 0, len(Accelerators))
+	for _, a := range Accelerators {
+		need := int(math.Ceil(float64(gpus[a]) * (1 + spare)))
+		if need == 0 {
+			continue
+		}
+		out = append(out, cluster.NodePool{Accelerator: a, Nodes: (need + gpusPerNode - 1) / gpusPerNode, GPUsPerNode: gpusPerNode})
+	}
+	return out
 }
 
 // Config is the configuration the model's ConfigMaps put in force.

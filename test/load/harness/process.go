@@ -45,6 +45,8 @@ type ProcessResult struct {
 	SettledRSSMiB float64 `json:"settledRSSMiB"`
 	// CPUSeconds is the process's user + system CPU time until the end.
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// Workloads are the pods and nodes the real controllers ran.
+	Workloads Workloads `json:"workloads"`
 }
 
 // RunManagerProcess builds the cluster of the load test (without the write
@@ -63,17 +65,18 @@ func RunManagerProcess(ctx context.Context, o ProcessOptions) (*ProcessResult, e
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: Options{Shape: model.Shape, NoFloor: true, Timebox: o.Timebox}, model: model}
+	res := &ProcessResult{N: o.N}
+	r := &runner{opts: Options{Shape: model.Shape, NoFloor: true, Timebox: o.Timebox}, model: model, result: &Result{}}
 	r.opts.defaults()
-	env, err := framework.Start(framework.Options{APIServerFlags: r.opts.APIServerFlags})
-	if err != nil {
+	if err := r.startControlPlane(); err != nil {
 		return nil, err
 	}
-	r.env = env
+	env := r.env
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		_ = env.Stop()
+		res.Workloads = r.result.Workloads
 	}()
 	setupCfg := rest.CopyConfig(env.Config)
 	setupCfg.QPS, setupCfg.Burst = 5000, 10000
@@ -98,7 +101,6 @@ func RunManagerProcess(ctx context.Context, o ProcessOptions) (*ProcessResult, e
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 	pid := cmd.Process.Pid
-	res := &ProcessResult{N: o.N}
 
 	deadline := t0.Add(o.Timebox)
 	for {

@@ -15,9 +15,11 @@ type Result struct {
 	KubeAPIBurst          int     `json:"kubeAPIBurst"`
 	Workers               int     `json:"workers"`
 
-	// SetupSeconds is the time to start the control plane and create (and
-	// simulate) every object.
+	// SetupSeconds is the time to start the control plane, create every
+	// object and wait until every Deployment is rolled out.
 	SetupSeconds float64 `json:"setupSeconds"`
+	// Workloads are the pods and nodes the real controllers ran.
+	Workloads Workloads `json:"workloads"`
 	// HarnessRSSMiB is the process's RSS just before the operator started:
 	// the harness's share of every RSS figure.
 	HarnessRSSMiB float64 `json:"harnessRSSMiB"`
@@ -36,6 +38,23 @@ type Result struct {
 	Scenarios []*Phase `json:"scenarios"`
 
 	Error string `json:"error,omitempty"`
+}
+
+// Workloads describe the Deployments' pods and the fake GPU nodes they run
+// on: kube-controller-manager, kube-scheduler and kwok make them.
+type Workloads struct {
+	// ReplicasPerVA is the Deployments' spec.replicas; 0: 1 and 2 alternately.
+	ReplicasPerVA int32 `json:"replicasPerVA"`
+	Pods          int   `json:"pods"`
+	GPUs          int   `json:"gpus"`
+	Nodes         int   `json:"nodes"`
+	GPUsPerNode   int   `json:"gpusPerNode"`
+	// ControllerQPS is the client QPS of kube-controller-manager and
+	// kube-scheduler.
+	ControllerQPS float32 `json:"controllerQPS"`
+	// RolloutSeconds: from the first Deployment's creation until every
+	// Deployment reported all its replicas ready.
+	RolloutSeconds float64 `json:"rolloutSeconds"`
 }
 
 // Phase is what one scenario (or the initial sync) cost.

@@ -1,5 +1,6 @@
 // Package harness is the load-test harness: it builds a cluster of N
-// VariantAutoscalings on envtest, runs one strategy (the product's sharded
+// VariantAutoscalings whose Deployments kube-controller-manager,
+// kube-scheduler and kwok run on fake GPU nodes, runs one strategy (the product's sharded
 // manager or a global baseline) in this process, plays scenarios from a
 // converged cluster and measures each: work done, API requests, time to
 // converge, latency, CPU, memory, and the write floor.
@@ -69,6 +70,14 @@ type Options struct {
 	FloorVAs int
 	// NoFloor skips the write floor.
 	NoFloor bool
+	// GPUsPerNode of kwok's fake nodes (default 64: few nodes, so that
+	// their leases do not load the API server); the pools hold every pod
+	// with NodeSpare more GPUs (default 0.1).
+	GPUsPerNode int
+	NodeSpare   float64
+	// ControllerQPS is the client QPS of kube-controller-manager and
+	// kube-scheduler (burst twice that; default 1000).
+	ControllerQPS float32
 	// Progress receives text progress bars; Log one line per phase. Nil: silent.
 	Progress io.Writer
 	Log      io.Writer
@@ -151,6 +160,15 @@ func (o *Options) defaults() {
 	if o.FloorVAs <= 0 {
 		o.FloorVAs = min(o.N, 1000)
 	}
+	if o.GPUsPerNode <= 0 {
+		o.GPUsPerNode = 64
+	}
+	if o.NodeSpare <= 0 {
+		o.NodeSpare = 0.1
+	}
+	if o.ControllerQPS <= 0 {
+		o.ControllerQPS = 1000
+	}
 }
 
 // runner holds one run's state.
@@ -220,8 +238,7 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 		}
 	}
 	r.logf("%s N=%d: %d groups in %d namespaces; starting the control plane", opts.Strategy, opts.N, opts.Groups, opts.Namespaces)
-	r.env, err = framework.Start(framework.Options{APIServerFlags: opts.APIServerFlags})
-	if err != nil {
+	if err := r.startControlPlane(); err != nil {
 		return err
 	}
 	defer func() {
@@ -242,6 +259,9 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	if err := r.createCluster(ctx); err != nil {
 		return err
 	}
+	if err := r.waitWritesSettle(ctx); err != nil {
+		return err
+	}
 	if r.tracker, err = NewTracker(ctx, r.setup, model.Namespaces); err != nil {
 		return err
 	}
@@ -253,7 +273,8 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	res.HarnessRSSMiB = mib(currentRSS())
-	r.logf("%s N=%d: cluster ready in %.1fs (harness RSS %.0f MiB)", opts.Strategy, opts.N, res.SetupSeconds, res.HarnessRSSMiB)
+	r.logf("%s N=%d: cluster ready in %.1fs, %d pods on %d nodes rolled out in %.1fs (harness RSS %.0f MiB)",
+		opts.Strategy, opts.N, res.SetupSeconds, res.Workloads.Pods, res.Workloads.Nodes, res.Workloads.RolloutSeconds, res.HarnessRSSMiB)
 
 	if opts.CPUProfile != "" {
 		f, err := os.Create(opts.CPUProfile)

@@ -30,6 +30,8 @@ type Meta struct {
 	CPUs        int       `json:"cpus"`
 	MemoryGiB   float64   `json:"memoryGiB"`
 	LoadAverage string    `json:"loadAverageAtStart"`
+	// LoadAverageAtEnd is /proc/loadavg when the last run ended.
+	LoadAverageAtEnd string `json:"loadAverageAtEnd,omitempty"`
 	// ControlPlane is the envtest kube-apiserver and etcd version.
 	ControlPlane   string            `json:"controlPlane"`
 	APIServerFlags map[string]string `json:"apiServerFlags"`

@@ -46,6 +46,9 @@ type options struct {
 	workers         int
 	maxInflight     int
 	maxMutating     int
+	replicas        int
+	gpusPerNode     int
+	controllerQPS   float64
 	pprof           string
 	merge           bool
 	from            string
@@ -99,6 +102,9 @@ func run(args []string) int {
 	fs.IntVar(&o.workers, "workers", 4, "MaxConcurrentReconciles of every strategy (the product's default)")
 	fs.IntVar(&o.maxInflight, "max-requests-inflight", 3000, "kube-apiserver --max-requests-inflight")
 	fs.IntVar(&o.maxMutating, "max-mutating-requests-inflight", 1500, "kube-apiserver --max-mutating-requests-inflight")
+	fs.IntVar(&o.replicas, "replicas", envInt("LOADTEST_REPLICAS", 0), "spec.replicas of every VA's Deployment; 0: 1 and 2 alternately (env LOADTEST_REPLICAS)")
+	fs.IntVar(&o.gpusPerNode, "gpus-per-node", envInt("LOADTEST_GPUS_PER_NODE", 64), "GPUs of each fake kwok node; the pools are sized to hold every pod plus 10% (env LOADTEST_GPUS_PER_NODE)")
+	fs.Float64Var(&o.controllerQPS, "controller-qps", 1000, "client QPS of kube-controller-manager and kube-scheduler (burst twice that)")
 	fs.StringVar(&o.pprof, "pprof", env("LOADTEST_PPROF", ""), "folder that receives a CPU profile (<strategy>-<N>.pprof) and a heap profile (<strategy>-<N>.heap.pprof) of each run (env LOADTEST_PPROF)")
 	fs.BoolVar(&o.merge, "merge", env("LOADTEST_MERGE", "") == "true", "add to the runs of <out>/results.json instead of starting a new report (env LOADTEST_MERGE=true)")
 	fs.StringVar(&o.from, "from", "", "only rewrite the Markdown and plots from this results.json")
@@ -155,7 +161,7 @@ func run(args []string) int {
 
 func (o options) harnessOptions(strategy string, n int) harness.Options {
 	return harness.Options{
-		Shape:          harness.Shape{N: n, Groups: o.groups, VariantsPerGroup: o.variants, Namespaces: o.namespaces},
+		Shape:          harness.Shape{N: n, Groups: o.groups, VariantsPerGroup: o.variants, Namespaces: o.namespaces, Replicas: int32(o.replicas)},
 		Strategy:       strategy,
 		Scenarios:      o.scenarios,
 		SteadyInterval: o.steady,
@@ -166,6 +172,8 @@ func (o options) harnessOptions(strategy string, n int) harness.Options {
 		ForeignRate:    o.foreignRate,
 		Workers:        o.workers,
 		APIServerFlags: o.apiServerFlags(),
+		GPUsPerNode:    o.gpusPerNode,
+		ControllerQPS:  float32(o.controllerQPS),
 		Progress:       os.Stderr,
 		Log:            os.Stderr,
 	}
@@ -251,6 +259,7 @@ func parent(ctx context.Context, o options, args []string) int {
 			}
 			rep.Put(res)
 			rep.Meta.Finished = time.Now()
+			rep.Meta.LoadAverageAtEnd = loadAverage()
 			paths, err := report.Write(o.out, rep)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: writing the report:", err)
@@ -283,7 +292,9 @@ func runChild(ctx context.Context, o options, self, tmp, strategy string, n int)
 		"-kube-api-qps", strconv.FormatFloat(o.qps, 'g', -1, 64), "-kube-api-burst", strconv.Itoa(o.burst),
 		"-foreign-rate", strconv.FormatFloat(o.foreignRate, 'g', -1, 64),
 		"-workers", strconv.Itoa(o.workers), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
-		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof}
+		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof,
+		"-replicas", strconv.Itoa(o.replicas), "-gpus-per-node", strconv.Itoa(o.gpusPerNode),
+		"-controller-qps", strconv.FormatFloat(o.controllerQPS, 'g', -1, 64)}
 	if len(o.scenarios) > 0 {
 		args = append(args, "-scenarios", strings.Join(o.scenarios, ","))
 	} else {
@@ -329,14 +340,15 @@ func rewrite(o options) int {
 
 func meta(o options, args []string, prev report.Meta) report.Meta {
 	m := report.Meta{
-		Command:        o.commandOverride,
-		Started:        time.Now(),
-		GoVersion:      runtime.Version(),
-		Platform:       runtime.GOOS + "/" + runtime.GOARCH,
-		CPUs:           runtime.NumCPU(),
-		MemoryGiB:      memoryGiB(),
-		LoadAverage:    loadAverage(),
-		ControlPlane:   "kube-apiserver and etcd of Kubernetes 1.37.2 (envtest, built from source by make envtest-bins)",
+		Command:     o.commandOverride,
+		Started:     time.Now(),
+		GoVersion:   runtime.Version(),
+		Platform:    runtime.GOOS + "/" + runtime.GOARCH,
+		CPUs:        runtime.NumCPU(),
+		MemoryGiB:   memoryGiB(),
+		LoadAverage: loadAverage(),
+		ControlPlane: "kube-apiserver, etcd, kube-controller-manager (deployment, replicaset controllers) and kube-scheduler of Kubernetes 1.37.2, " +
+			"kwok v0.8.0 playing the kubelets of fake GPU nodes (built from source by make envtest-bins)",
 		APIServerFlags: o.apiServerFlags(),
 	}
 	if m.Command == "" {
