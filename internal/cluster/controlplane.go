@@ -82,6 +82,13 @@ func Start(opts Options) (*ControlPlane, error) {
 		ControlPlaneStopTimeout:  time.Minute,
 	}
 	api := te.ControlPlane.GetAPIServer()
+	// The address published in the default "kubernetes" Service: loopback,
+	// never the machine's own IP, and the only choice in a network namespace
+	// without a default route.
+	// The endpoint reconciler refuses a loopback address; nothing here reads
+	// the "kubernetes" Service's endpoints.
+	api.Configure().Set("advertise-address", "127.0.0.1")
+	api.Configure().Set("endpoint-reconciler-type", "none")
 	if opts.Workloads != nil {
 		flags, err := WorkloadAPIServerFlags(dir)
 		if err != nil {
