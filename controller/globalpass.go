@@ -26,6 +26,7 @@ type GlobalPass struct {
 	metrics  *Metrics
 	triggers *modelgroup.Triggers
 	records  *records
+	statuses *StatusQueue
 	clock    clock.Clock
 	// events carries the drifted groups to the controller (a channel source).
 	events chan event.TypedGenericEvent[modelgroup.Key]
@@ -41,7 +42,7 @@ func NewGlobalPass(rec *GroupReconciler, cache client.Reader, store *config.Stor
 		clk = clock.RealClock{}
 	}
 	p := &GlobalPass{
-		cache: cache, config: store, metrics: rec.metrics, triggers: rec.triggers, records: rec.records,
+		cache: cache, config: store, metrics: rec.metrics, triggers: rec.triggers, records: rec.records, statuses: rec.statuses,
 		clock: clk, events: make(chan event.TypedGenericEvent[modelgroup.Key], passEventBuffer),
 		kick: make(chan struct{}, 1),
 	}
@@ -91,6 +92,9 @@ func (p *GlobalPass) Run(ctx context.Context) ([]modelgroup.Key, error) {
 	for i := range list.Items {
 		va := &list.Items[i]
 		if va.DeletionTimestamp == nil {
+			if st, ok := p.statuses.Pending(client.ObjectKeyFromObject(va)); ok {
+				va.Status = st // decided, not yet written: not a drift
+			}
 			groups[modelgroup.KeyOf(va)] = append(groups[modelgroup.KeyOf(va)], va)
 		}
 	}

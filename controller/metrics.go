@@ -20,6 +20,7 @@ type Metrics struct {
 	VariantEvaluations  prometheus.Counter
 	OptimizationSeconds prometheus.Histogram
 	StatusWrites        prometheus.Counter
+	StatusWritesPending prometheus.Gauge
 	ConfigValid         *prometheus.GaugeVec
 	GlobalPassDrifted   prometheus.Counter
 	Groups              prometheus.Gauge
@@ -56,6 +57,9 @@ func NewMetrics() *Metrics {
 		StatusWrites: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wva_status_writes_total", Help: "VariantAutoscaling status writes sent to the API server.",
 		}),
+		StatusWritesPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wva_status_writes_pending", Help: "VariantAutoscaling statuses decided and not yet written (the status queue).",
+		}),
 		ConfigValid: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "wva_config_valid", Help: "1 when the ConfigMap's latest version is valid and in force, 0 when the last good one is kept.",
 		}, []string{"configmap"}),
@@ -72,7 +76,7 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		m.DesiredReplicas, m.CurrentReplicas, m.DesiredRatio, m.DesiredCost, m.ReplicaCapacity, m.GroupReconciles, m.VariantEvaluations,
-		m.OptimizationSeconds, m.StatusWrites, m.ConfigValid, m.GlobalPassDrifted, m.Groups,
+		m.OptimizationSeconds, m.StatusWrites, m.StatusWritesPending, m.ConfigValid, m.GlobalPassDrifted, m.Groups,
 	} {
 		if err := r.Register(c); err != nil {
 			return err

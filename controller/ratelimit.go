@@ -19,8 +19,13 @@ const maxErrorBackoff = 5 * time.Minute
 // queue (per-item exponential backoff from 5 ms, and 10 requests per second
 // with bursts of 100 overall) with the backoff capped at maxErrorBackoff.
 func groupRateLimiter() workqueue.TypedRateLimiter[modelgroup.Key] {
+	return retryRateLimiter[modelgroup.Key]()
+}
+
+// retryRateLimiter is that limiter for any queue (the status queue's too).
+func retryRateLimiter[T comparable]() workqueue.TypedRateLimiter[T] {
 	return workqueue.NewTypedMaxOfRateLimiter(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[modelgroup.Key](5*time.Millisecond, maxErrorBackoff),
-		&workqueue.TypedBucketRateLimiter[modelgroup.Key]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+		workqueue.NewTypedItemExponentialFailureRateLimiter[T](5*time.Millisecond, maxErrorBackoff),
+		&workqueue.TypedBucketRateLimiter[T]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
 	)
 }

@@ -58,6 +58,8 @@ type GroupReconciler struct {
 	// Issue 15: the learned profiles, fed from the per-pod windows.
 	profiles   *learning.Tracker
 	podWindows PodWindowSource
+	// Issue 18: statuses written off the group workers (nil: in Reconcile).
+	statuses *StatusQueue
 }
 
 // ReconcilerOptions are what a GroupReconciler works with. Client,
@@ -97,6 +99,10 @@ type ReconcilerOptions struct {
 	// estimates resume from the statuses but learn nothing new).
 	Profiles   *learning.Tracker
 	PodWindows PodWindowSource
+	// Statuses, when set, writes the statuses on its own workers, so that a
+	// group's Reconcile ends after its actuation; nil writes them in
+	// Reconcile (then a failed write fails the reconcile).
+	Statuses *StatusQueue
 }
 
 // NewGroupReconciler returns a reconciler with an empty record of groups.
@@ -113,7 +119,7 @@ func NewGroupReconciler(o ReconcilerOptions) *GroupReconciler {
 		actuation: o.Actuation, dryRun: o.DryRun, records: newRecords(), observe: o.Observe,
 		capacity: o.Capacity,
 		reader:   cmp.Or[client.Reader](o.Reader, o.Client), requireOptIn: o.RequireTargetOptIn, configHealth: o.ConfigHealth,
-		profiles: o.Profiles, podWindows: o.PodWindows,
+		profiles: o.Profiles, podWindows: o.PodWindows, statuses: o.Statuses,
 	}
 }
 
@@ -143,6 +149,7 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("reading model group %s: %w", key, err)
 	}
+	r.overlayPending(snap)
 	previous := r.records.get(key)
 	if len(snap.Members) == 0 {
 		r.forgetVariants(previous, nil)

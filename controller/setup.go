@@ -53,6 +53,9 @@ type Options struct {
 	RequireTargetOptIn bool
 	// MaxConcurrentReconciles is the number of groups planned at once (default 4).
 	MaxConcurrentReconciles int
+	// StatusWriters is the number of status writes in flight at once
+	// (default 16).
+	StatusWriters int
 	// Metrics receives the operator's series (default DefaultMetrics()).
 	Metrics *Metrics
 	// Clock defaults to the real clock; tests inject a fake one.
@@ -114,6 +117,9 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	if opts.MaxConcurrentReconciles <= 0 {
 		opts.MaxConcurrentReconciles = 4
 	}
+	if opts.StatusWriters <= 0 {
+		opts.StatusWriters = 16
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = DefaultMetrics()
 	}
@@ -152,6 +158,12 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	// Statuses are written on workers of their own (issue 18): a group's
+	// actuation never waits behind other groups' status writes.
+	statuses := NewStatusQueue(mgr.GetClient(), mgr.GetAPIReader(), opts.Metrics, opts.StatusWriters)
+	if err := mgr.Add(statuses); err != nil {
+		return nil, err
+	}
 	rec := NewGroupReconciler(ReconcilerOptions{
 		Client: mgr.GetClient(), ActuationClient: actuator,
 		Snapshots: &modelgroup.Snapshotter{
@@ -161,6 +173,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile, Capacity: capacity,
 		Reader: mgr.GetAPIReader(), RequireTargetOptIn: opts.RequireTargetOptIn, ConfigHealth: watcher,
 		Profiles: learning.NewTracker(estimator.Config{}), PodWindows: podWindowsOf(opts.Load),
+		Statuses: statuses,
 	})
 	pass := NewGlobalPass(rec, mgr.GetCache(), store, opts.Clock)
 
