@@ -62,6 +62,7 @@ type options struct {
 	actuation               string
 	dryRun                  bool
 	maxConcurrentReconciles int
+	statusWriters           int
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	loadSource              string
@@ -116,6 +117,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Decide and report (status, Events, logs) but never actuate: no wva_desired_replicas series, no /scale writes.")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"Number of model groups planned at once.")
+	fs.IntVar(&o.statusWriters, "status-writers", 16,
+		"Number of VariantAutoscaling status writes in flight at once; they run apart from planning, "+
+			"so a group's actuation never waits for them.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50,
 		"Sustained queries per second to the Kubernetes API server, per resource type; "+
 			"-1 turns the client-side limiter off and leaves the pace to the API server's "+
@@ -226,6 +230,9 @@ func (o *options) validate(args []string) error {
 	}
 	if o.maxConcurrentReconciles < 1 {
 		add("--max-concurrent-reconciles %d: must be at least 1", o.maxConcurrentReconciles)
+	}
+	if o.statusWriters < 1 {
+		add("--status-writers %d: must be at least 1", o.statusWriters)
 	}
 	if !(o.kubeAPIQPS > 0 || o.kubeAPIQPS == -1) {
 		add("--kube-api-qps %v: must be greater than 0, or -1 (no client-side limiter)", o.kubeAPIQPS)
@@ -371,6 +378,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 		Actuation:               controller.Actuation(o.actuation),
 		DryRun:                  o.dryRun,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		StatusWriters:           o.statusWriters,
 		RequireTargetOptIn:      o.requireTargetOptIn,
 	})
 	if err != nil {

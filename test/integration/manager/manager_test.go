@@ -214,6 +214,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--load-source=psychic"}, `--load-source "psychic": must be one of none, prometheus, synthetic`},
 		{[]string{"--watch-namespaces=ok,Not_OK"}, `--watch-namespaces: "Not_OK" is not a valid namespace name`},
 		{[]string{"--max-concurrent-reconciles=0"}, "--max-concurrent-reconciles 0: must be at least 1"},
+		{[]string{"--status-writers=0"}, "--status-writers 0: must be at least 1"},
 		{[]string{"--kube-api-qps=-2"}, "--kube-api-qps -2: must be greater than 0, or -1 (no client-side limiter)"},
 		{[]string{"--kube-api-qps=0"}, "--kube-api-qps 0: must be greater than 0, or -1"},
 		{[]string{"--metrics-bind-address=8443"}, `--metrics-bind-address: "8443" is not host:port`},
@@ -234,7 +235,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
-			"max-concurrent-reconciles", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
+			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
 			"external-metrics-bind-address", "external-metrics-cert-dir"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
