@@ -19,16 +19,16 @@ import (
 var KubeControllers = []string{"deployment", "replicaset", "horizontalpodautoscaling", "garbagecollector"}
 
 // startControllerManager starts kube-controller-manager with KubeControllers,
-// the HPA sync period and the client limits of opts (defaults applied),
+// the HPA sync period, the workers and the client limits of opts (defaults applied),
 // serving its health check on loopback only.
 func startControllerManager(ctx context.Context, bin, dir, kubeconfig string, opts WorkloadOptions) (*process, error) {
 	args := append([]string{
 		"--controllers", joinComma(KubeControllers),
 		"--horizontal-pod-autoscaler-sync-period", opts.HPASyncPeriod.String(),
 		"--use-service-account-credentials=false",
-		"--concurrent-deployment-syncs=10",
-		"--concurrent-replicaset-syncs=10",
-		"--concurrent-horizontal-pod-autoscaler-syncs=10",
+		"--concurrent-deployment-syncs=" + itoa(opts.ConcurrentSyncs),
+		"--concurrent-replicaset-syncs=" + itoa(opts.ConcurrentSyncs),
+		"--concurrent-horizontal-pod-autoscaler-syncs=" + itoa(opts.ConcurrentSyncs),
 	}, clientFlags(opts)...)
 	return startComponent(ctx, "kube-controller-manager", bin, dir, kubeconfig, args...)
 }

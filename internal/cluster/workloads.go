@@ -27,13 +27,18 @@ type WorkloadOptions struct {
 	// Deployments the controllers' writes are bounded by these limiters.
 	ClientQPS   float32
 	ClientBurst int
+	// ConcurrentSyncs is kube-controller-manager's workers per controller
+	// (deployment, replicaset, HPA); 0 means 10. Each sync waits for the API
+	// server, so on a busy machine the workers, not the CPU, bound how fast
+	// thousands of Deployments roll out.
+	ConcurrentSyncs int
 }
 
 // Workloads is kube-controller-manager, kube-scheduler and kwok running
 // against a control plane, with the node pools created.
 type Workloads struct {
 	Options WorkloadOptions
-	procs   []*process
+	procs   processes
 }
 
 // WorkloadAPIServerFlags are the kube-apiserver flags the workload parts
@@ -62,6 +67,9 @@ func StartWorkloads(ctx context.Context, assets, dir, kubeconfig string, c clien
 	}
 	if opts.ClientQPS == 0 {
 		opts.ClientQPS, opts.ClientBurst = 200, 400
+	}
+	if opts.ConcurrentSyncs <= 0 {
+		opts.ConcurrentSyncs = 10
 	}
 	if opts.ClientBurst <= 0 {
 		opts.ClientBurst = max(1, int(2*opts.ClientQPS))
@@ -94,23 +102,12 @@ func StartWorkloads(ctx context.Context, assets, dir, kubeconfig string, c clien
 }
 
 // Failed returns an error naming every component that has exited.
-func (w *Workloads) Failed() error {
-	var errs []error
-	for _, p := range w.procs {
-		errs = append(errs, p.failed())
-	}
-	return errors.Join(errs...)
-}
+func (w *Workloads) Failed() error { return w.procs.failed() }
 
 // Stop stops the components in reverse order of start.
 func (w *Workloads) Stop() error {
 	if w == nil {
 		return nil
 	}
-	var errs []error
-	for i := len(w.procs) - 1; i >= 0; i-- {
-		errs = append(errs, w.procs[i].stop(10*time.Second))
-	}
-	w.procs = nil
-	return errors.Join(errs...)
+	return w.procs.stop()
 }

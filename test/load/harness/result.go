@@ -52,6 +52,8 @@ type Workloads struct {
 	// ControllerQPS is the client QPS of kube-controller-manager and
 	// kube-scheduler.
 	ControllerQPS float32 `json:"controllerQPS"`
+	// ControllerSyncs is kube-controller-manager's workers per controller.
+	ControllerSyncs int `json:"controllerSyncs"`
 	// RolloutSeconds: from the first Deployment's creation until every
 	// Deployment reported all its replicas ready.
 	RolloutSeconds float64 `json:"rolloutSeconds"`

@@ -76,8 +76,10 @@ type Options struct {
 	GPUsPerNode int
 	NodeSpare   float64
 	// ControllerQPS is the client QPS of kube-controller-manager and
-	// kube-scheduler (burst twice that; default 1000).
-	ControllerQPS float32
+	// kube-scheduler (burst twice that; default 1000); ControllerSyncs
+	// kube-controller-manager's workers per controller (default 50).
+	ControllerQPS   float32
+	ControllerSyncs int
 	// Progress receives text progress bars; Log one line per phase. Nil: silent.
 	Progress io.Writer
 	Log      io.Writer
@@ -168,6 +170,9 @@ func (o *Options) defaults() {
 	}
 	if o.ControllerQPS <= 0 {
 		o.ControllerQPS = 1000
+	}
+	if o.ControllerSyncs <= 0 {
+		o.ControllerSyncs = 50
 	}
 }
 

@@ -19,7 +19,8 @@ import (
 func (r *runner) startControlPlane() error {
 	pools := r.model.NodePools(r.opts.GPUsPerNode, r.opts.NodeSpare)
 	w := &r.result.Workloads
-	w.ReplicasPerVA, w.Pods, w.GPUsPerNode, w.ControllerQPS = r.model.Shape.Replicas, r.model.Pods(), r.opts.GPUsPerNode, r.opts.ControllerQPS
+	w.ReplicasPerVA, w.Pods, w.GPUsPerNode = r.model.Shape.Replicas, r.model.Pods(), r.opts.GPUsPerNode
+	w.ControllerQPS, w.ControllerSyncs = r.opts.ControllerQPS, r.opts.ControllerSyncs
 	for _, n := range r.model.GPUs() {
 		w.GPUs += n
 	}
@@ -37,6 +38,8 @@ func (r *runner) startControlPlane() error {
 			Pools:       pools,
 			ClientQPS:   r.opts.ControllerQPS,
 			ClientBurst: int(2 * r.opts.ControllerQPS),
+			// 10 workers roll out about 12 Deployments a second here.
+			ConcurrentSyncs: r.opts.ControllerSyncs,
 		},
 	})
 	return err

@@ -41,8 +41,8 @@ func Markdown(r *Report) string {
 			if wl.ReplicasPerVA > 0 {
 				replicas = fmt.Sprint(wl.ReplicasPerVA)
 			}
-			w("- Workloads of %s N=%d: replicas per VA %s, %d pods (%d GPUs) on %d kwok nodes of %d GPUs, rolled out by the real controllers (client QPS %g) in %s; setup %s\n",
-				x.Strategy, x.N, replicas, wl.Pods, wl.GPUs, wl.Nodes, wl.GPUsPerNode, wl.ControllerQPS, secs1(wl.RolloutSeconds), secs1(x.SetupSeconds))
+			w("- Workloads of %s N=%d: replicas per VA %s, %d pods (%d GPUs) on %d kwok nodes of %d GPUs, rolled out by the real controllers (client QPS %g, %d workers per controller) in %s; setup %s\n",
+				x.Strategy, x.N, replicas, wl.Pods, wl.GPUs, wl.Nodes, wl.GPUsPerNode, wl.ControllerQPS, wl.ControllerSyncs, secs1(wl.RolloutSeconds), secs1(x.SetupSeconds))
 		}
 	}
 	w("\n`≥` marks a lower bound (the phase hit its time box); `—` a phase that did not run.\n\n")

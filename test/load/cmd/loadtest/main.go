@@ -49,6 +49,7 @@ type options struct {
 	replicas        int
 	gpusPerNode     int
 	controllerQPS   float64
+	controllerSyncs int
 	pprof           string
 	merge           bool
 	from            string
@@ -105,6 +106,7 @@ func run(args []string) int {
 	fs.IntVar(&o.replicas, "replicas", envInt("LOADTEST_REPLICAS", 0), "spec.replicas of every VA's Deployment; 0: 1 and 2 alternately (env LOADTEST_REPLICAS)")
 	fs.IntVar(&o.gpusPerNode, "gpus-per-node", envInt("LOADTEST_GPUS_PER_NODE", 64), "GPUs of each fake kwok node; the pools are sized to hold every pod plus 10% (env LOADTEST_GPUS_PER_NODE)")
 	fs.Float64Var(&o.controllerQPS, "controller-qps", 1000, "client QPS of kube-controller-manager and kube-scheduler (burst twice that)")
+	fs.IntVar(&o.controllerSyncs, "controller-syncs", 50, "kube-controller-manager's workers per controller (--concurrent-deployment-syncs and --concurrent-replicaset-syncs)")
 	fs.StringVar(&o.pprof, "pprof", env("LOADTEST_PPROF", ""), "folder that receives a CPU profile (<strategy>-<N>.pprof) and a heap profile (<strategy>-<N>.heap.pprof) of each run (env LOADTEST_PPROF)")
 	fs.BoolVar(&o.merge, "merge", env("LOADTEST_MERGE", "") == "true", "add to the runs of <out>/results.json instead of starting a new report (env LOADTEST_MERGE=true)")
 	fs.StringVar(&o.from, "from", "", "only rewrite the Markdown and plots from this results.json")
@@ -161,21 +163,22 @@ func run(args []string) int {
 
 func (o options) harnessOptions(strategy string, n int) harness.Options {
 	return harness.Options{
-		Shape:          harness.Shape{N: n, Groups: o.groups, VariantsPerGroup: o.variants, Namespaces: o.namespaces, Replicas: int32(o.replicas)},
-		Strategy:       strategy,
-		Scenarios:      o.scenarios,
-		SteadyInterval: o.steady,
-		Quiet:          o.quiet,
-		Timebox:        o.timebox,
-		KubeAPIQPS:     float32(o.qps),
-		KubeAPIBurst:   o.burst,
-		ForeignRate:    o.foreignRate,
-		Workers:        o.workers,
-		APIServerFlags: o.apiServerFlags(),
-		GPUsPerNode:    o.gpusPerNode,
-		ControllerQPS:  float32(o.controllerQPS),
-		Progress:       os.Stderr,
-		Log:            os.Stderr,
+		Shape:           harness.Shape{N: n, Groups: o.groups, VariantsPerGroup: o.variants, Namespaces: o.namespaces, Replicas: int32(o.replicas)},
+		Strategy:        strategy,
+		Scenarios:       o.scenarios,
+		SteadyInterval:  o.steady,
+		Quiet:           o.quiet,
+		Timebox:         o.timebox,
+		KubeAPIQPS:      float32(o.qps),
+		KubeAPIBurst:    o.burst,
+		ForeignRate:     o.foreignRate,
+		Workers:         o.workers,
+		APIServerFlags:  o.apiServerFlags(),
+		GPUsPerNode:     o.gpusPerNode,
+		ControllerQPS:   float32(o.controllerQPS),
+		ControllerSyncs: o.controllerSyncs,
+		Progress:        os.Stderr,
+		Log:             os.Stderr,
 	}
 }
 
@@ -294,7 +297,7 @@ func runChild(ctx context.Context, o options, self, tmp, strategy string, n int)
 		"-workers", strconv.Itoa(o.workers), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
 		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof,
 		"-replicas", strconv.Itoa(o.replicas), "-gpus-per-node", strconv.Itoa(o.gpusPerNode),
-		"-controller-qps", strconv.FormatFloat(o.controllerQPS, 'g', -1, 64)}
+		"-controller-qps", strconv.FormatFloat(o.controllerQPS, 'g', -1, 64), "-controller-syncs", strconv.Itoa(o.controllerSyncs)}
 	if len(o.scenarios) > 0 {
 		args = append(args, "-scenarios", strings.Join(o.scenarios, ","))
 	} else {
