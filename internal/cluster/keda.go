@@ -22,7 +22,7 @@ import (
 // adapter registers as external.metrics.k8s.io, so a cluster runs either KEDA
 // or the operator's own external-metrics endpoint, never both.
 type KEDA struct {
-	procs []*process
+	procs processes
 }
 
 // kedaNamespace is where KEDA keeps its cluster-wide objects.
@@ -218,25 +218,14 @@ func (k *KEDA) startAdapter(ctx context.Context, bin, dir, kubeconfig, certDir, 
 }
 
 // Failed returns an error naming every KEDA component that has exited.
-func (k *KEDA) Failed() error {
-	var errs []error
-	for _, p := range k.procs {
-		errs = append(errs, p.failed())
-	}
-	return errors.Join(errs...)
-}
+func (k *KEDA) Failed() error { return k.procs.failed() }
 
 // Stop stops the adapter, then the operator.
 func (k *KEDA) Stop() error {
 	if k == nil {
 		return nil
 	}
-	var errs []error
-	for i := len(k.procs) - 1; i >= 0; i-- {
-		errs = append(errs, k.procs[i].stop(10*time.Second))
-	}
-	k.procs = nil
-	return errors.Join(errs...)
+	return k.procs.stop()
 }
 
 // freeLoopbackPorts returns n distinct free ports on 127.0.0.1.

@@ -143,3 +143,25 @@ func freeLoopbackPort() (int, error) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// processes are components started in order, stopped in reverse order.
+type processes []*process
+
+// failed returns an error naming every process that has exited.
+func (ps processes) failed() error {
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.failed())
+	}
+	return errors.Join(errs...)
+}
+
+// stop stops them all, the last started first, and forgets them.
+func (ps *processes) stop() error {
+	var errs []error
+	for i := len(*ps) - 1; i >= 0; i-- {
+		errs = append(errs, (*ps)[i].stop(10*time.Second))
+	}
+	*ps = nil
+	return errors.Join(errs...)
+}
