@@ -27,6 +27,7 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 	"github.com/llm-d/variant-autoscaler/internal/emulator"
 	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/test/framework"
@@ -120,17 +121,16 @@ func promQuery(ctx context.Context, base, path string, params url.Values) (promR
 // every panel whose series the operator exports returns data.
 func TestDashboardQueries(t *testing.T) {
 	queries := dashboardQueries(t)
-	binary, err := findPrometheus()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	g := NewWithT(t)
 	began := time.Now()
 
-	emu, err := emulator.New(emulator.Schedule{Models: []emulator.ModelSchedule{{Namespace: nsDash, Model: modelDash,
-		Phases: []emulator.Phase{{Rate: 10, PromptTokens: 512, GenerationTokens: 128}}}}})
+	// The model's pods are its Deployments' ready pods.
+	zero := 0
+	emu, err := emulator.New(emulator.Schedule{Models: []emulator.ModelSchedule{{Namespace: nsDash, Model: modelDash, Replicas: &zero,
+		Phases: []emulator.Phase{{Rate: 10, PromptTokens: 512, GenerationTokens: 128}}}}},
+		emulator.WithReplicaSource(ready.source))
 	g.Expect(err).NotTo(HaveOccurred())
 	emuLn, err := net.Listen("tcp", "127.0.0.1:0")
 	g.Expect(err).NotTo(HaveOccurred())
@@ -144,8 +144,11 @@ func TestDashboardQueries(t *testing.T) {
 	go func() { _ = metricsSrv.Serve(metricsLn) }()
 	t.Cleanup(func() { _ = metricsSrv.Close() })
 
-	prom, err := startScrapingPrometheus(ctx, binary, t.TempDir(), emuLn.Addr().String(), metricsLn.Addr().String())
-	g.Expect(err).NotTo(HaveOccurred())
+	prom := newPrometheusScraping(t.TempDir(),
+		cluster.ScrapeJob{Name: "vllm", Targets: []string{emuLn.Addr().String()}},
+		// The operator's series carry the variant's namespace; keep it.
+		cluster.ScrapeJob{Name: "variant-autoscaler", Targets: []string{metricsLn.Addr().String()}, HonorLabels: true})
+	g.Expect(prom.Start(ctx)).To(Succeed())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("Prometheus log:\n%s", prom.Log())
@@ -190,7 +193,7 @@ func TestDashboardQueries(t *testing.T) {
 		max               int32
 	}{{"dash-h100", "H100", 10}, {"dash-l40s", "L40S", 2}} {
 		va := framework.MakeVA(v.name, nsDash).Model(modelDash).Accelerator(v.accelerator).Max(v.max).Obj()
-		dep := framework.MakeDeployment(v.name, nsDash).Replicas(1).Obj()
+		dep := gpuDeployment(v.name, nsDash, modelDash, v.accelerator, 1)
 		g.Expect(framework.CreateAll(ctx, env.Client, dep, va)).To(Succeed())
 		vas = append(vas, va)
 		objs = append(objs, va, dep)

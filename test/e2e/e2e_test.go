@@ -2,8 +2,11 @@
 
 // Package e2e runs the operator against a real Prometheus (3.x, built from
 // source into $KUBEBUILDER_ASSETS) that scrapes the vLLM and gateway
-// emulator, on a real kube-apiserver and etcd: `make test-e2e`. This file is
-// the load-source scenario; zero_test.go the scale-to-zero cases.
+// emulator, on a local cluster built from source too: kube-apiserver and
+// etcd, kube-controller-manager and kube-scheduler running the variants'
+// Deployments, and kwok's fake GPU nodes (workloads_test.go); the emulator
+// serves each model with its Deployments' ready pods: `make test-e2e`. This
+// file is the load-source scenario; zero_test.go the scale-to-zero cases.
 //
 // The scenario: model A ramps up and its replicas rise, split across its two
 // variants by cost; model B without load and without scale-to-zero keeps
@@ -19,7 +22,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,15 +43,22 @@ import (
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
-var env *framework.Env
+var (
+	env *framework.Env
+	// ready is the ready pods of the Deployments, the emulator's replica source.
+	ready *readyPods
+)
 
+// TestMain starts the control plane with the controllers, the scheduler
+// and kwok's GPU nodes (workloads_test.go).
 func TestMain(m *testing.M) {
-	env = framework.MustStart(framework.Options{})
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-	}
-	os.Exit(code)
+	framework.Main(m, framework.Options{Workloads: workloadOptions()}, func(e *framework.Env) (func() error, error) {
+		env = e
+		ctx, cancel := context.WithCancel(context.Background())
+		var err error
+		ready, err = startReadyPods(ctx)
+		return func() error { cancel(); return nil }, err
+	})
 }
 
 const (
@@ -131,23 +140,22 @@ func TestOperatorWithPrometheus(t *testing.T) {
 	began := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	binary, err := findPrometheus()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &scenario{refreshs: &refreshLog{}}
 
-	// The emulator: A starts at a base load (one replica), B has no load,
-	// the extra models a little each.
+	// The emulator: A at a base load (one replica), B has no load, the
+	// extra models a little each. Every model is served by its
+	// Deployments' ready pods, none before they exist.
+	zero := 0
 	sched := emulator.Schedule{Models: []emulator.ModelSchedule{
-		{Namespace: nsA, Model: modelA, Phases: []emulator.Phase{{Rate: baseRate, PromptTokens: 512, GenerationTokens: 128}}},
-		{Namespace: nsB, Model: modelB, Phases: []emulator.Phase{{Rate: 0}}},
+		{Namespace: nsA, Model: modelA, Replicas: &zero, Phases: []emulator.Phase{{Rate: baseRate, PromptTokens: 512, GenerationTokens: 128}}},
+		{Namespace: nsB, Model: modelB, Replicas: &zero, Phases: []emulator.Phase{{Rate: 0}}},
 	}}
 	for i := range extraGroups {
-		sched.Models = append(sched.Models, emulator.ModelSchedule{Namespace: nsScale, Model: extraModel(i),
+		sched.Models = append(sched.Models, emulator.ModelSchedule{Namespace: nsScale, Model: extraModel(i), Replicas: &zero,
 			Phases: []emulator.Phase{{Rate: 1, PromptTokens: 256, GenerationTokens: 64}}})
 	}
-	s.emu, err = emulator.New(sched, emulator.WithReplicaSource(replicasOfA))
+	var err error
+	s.emu, err = emulator.New(sched, emulator.WithReplicaSource(ready.source))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +166,7 @@ func TestOperatorWithPrometheus(t *testing.T) {
 	go func() { _ = s.emu.Serve(ctx, ln) }()
 
 	// Prometheus scraping the emulator every second.
-	s.prom, err = newPrometheus(binary, t.TempDir(), ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.prom = newPrometheus(t.TempDir(), ln.Addr().String())
 	if err := s.prom.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -265,40 +270,40 @@ type variant struct {
 	replicas, max     int32
 }
 
+// createGroup creates the variants' Deployments and VAs.
 func createGroup(t *testing.T, ns, model string, variants ...variant) {
+	t.Helper()
+	createWorkloads(t, ns, model, variants...)
+	createVAs(t, ns, model, variants...)
+}
+
+// createWorkloads creates the variants' Deployments, whose pods request one
+// GPU of the variant's accelerator each.
+func createWorkloads(t *testing.T, ns, model string, variants ...variant) {
 	t.Helper()
 	ctx := context.Background()
 	if err := framework.CreateNamespace(ctx, env.Client, ns); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range variants {
-		va := framework.MakeVA(v.name, ns).Model(model).Accelerator(v.accelerator)
-		if v.max > 0 {
-			va.Max(v.max)
-		}
-		if err := framework.CreateAll(ctx, env.Client, framework.MakeDeployment(v.name, ns).Replicas(v.replicas).Obj(), va.Obj()); err != nil {
+		if err := env.Client.Create(ctx, gpuDeployment(v.name, ns, model, v.accelerator, v.replicas)); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-// replicasOfA feeds model A's Deployment replicas to the emulator, so its
-// latencies follow the operator's decisions.
-func replicasOfA(namespace, model string) (int, bool) {
-	if namespace != nsA || model != modelA {
-		return 0, false
-	}
-	var list appsv1.DeploymentList
-	if err := env.Client.List(context.Background(), &list, client.InNamespace(nsA)); err != nil || len(list.Items) == 0 {
-		return 0, false // before A's Deployments exist, its one pod of the schedule serves
-	}
-	n := 0
-	for _, d := range list.Items {
-		if d.Spec.Replicas != nil {
-			n += int(*d.Spec.Replicas)
+// createVAs creates the variants' VAs.
+func createVAs(t *testing.T, ns, model string, variants ...variant) {
+	t.Helper()
+	for _, v := range variants {
+		va := framework.MakeVA(v.name, ns).Model(model).Accelerator(v.accelerator)
+		if v.max > 0 {
+			va.Max(v.max)
+		}
+		if err := env.Client.Create(context.Background(), va.Obj()); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return n, true
 }
 
 func getVA(g Gomega, ns, name string) *llmdv1alpha1.VariantAutoscaling {
@@ -348,12 +353,14 @@ var queriesAtTwoVAs int64
 
 func stepScaleUp(t *testing.T, s *scenario) {
 	g := NewWithT(t)
-	// Create A's VAs once the source sees A's load, so that the group never
-	// looks idle (it has scale-to-zero enabled).
+	// A is served before it is autoscaled: its Deployments first, and its
+	// VAs once the source sees the load on their ready pods, so that the
+	// group never looks idle (it has scale-to-zero enabled).
+	createWorkloads(t, nsA, modelA, variantsA...)
 	g.Eventually(func() float64 {
 		return s.source.Load(context.Background(), keyA, retention).Load.ArrivalRate
 	}).WithTimeout(timeout).WithPolling(poll).Should(BeNumerically(">", 0))
-	createGroup(t, nsA, modelA, variantsA...)
+	createVAs(t, nsA, modelA, variantsA...)
 	rec := s.waitRefreshes(t, 2)
 	queriesAtTwoVAs = rec.requests
 	t.Logf("2 VAs: %d PromQL queries per refresh (%d groups in Prometheus, refresh took %v)",
@@ -508,4 +515,5 @@ func stepQueriesPerRefresh(t *testing.T, s *scenario) {
 	// vLLM series, but the gateway may still report its request counter
 	// (a rate of 0), which also counts as a group with an arrival rate.
 	g.Expect(rec.stats.Groups).To(BeElementOf(extraGroups+1, extraGroups+2))
+	expectPodsScheduled(t)
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,33 +40,19 @@ const (
 	learnTimeout = 150 * time.Second
 )
 
-// replicasOfLearn feeds the learning VA's Deployment replicas to the emulator.
-func replicasOfLearn(namespace, model string) (int, bool) {
-	if namespace != nsLearn || model != modelLearn {
-		return 0, false
-	}
-	var d appsv1.Deployment
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: nsLearn, Name: vaLearn}, &d); err != nil || d.Spec.Replicas == nil {
-		return 0, false
-	}
-	return int(*d.Spec.Replicas), true
-}
-
 func TestLearnedProfileWithPrometheus(t *testing.T) {
 	began := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	g := NewWithT(t)
-	binary, err := findPrometheus()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// An L40S-like server, near the weak default prior of L40S (a prior
 	// is a rough guess: within a factor of two).
 	truth := emulator.Profile{MaxBatchSize: 64, Alpha: 18, Beta: 0.6, Gamma: 35, Delta: 0.05}
+	// Its pods are the Deployment's ready pods.
+	zero := 0
 	emu, err := emulator.New(emulator.Schedule{Models: []emulator.ModelSchedule{{Namespace: nsLearn, Model: modelLearn, Profile: &truth,
-		Phases: []emulator.Phase{{Rate: 1, PromptTokens: 512, GenerationTokens: 128}}}}},
-		emulator.WithReplicaSource(replicasOfLearn))
+		Replicas: &zero, Phases: []emulator.Phase{{Rate: 1, PromptTokens: 512, GenerationTokens: 128}}}}},
+		emulator.WithReplicaSource(ready.source))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +61,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _ = emu.Serve(ctx, ln) }()
-	prom, err := newPrometheus(binary, t.TempDir(), ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	prom := newPrometheus(t.TempDir(), ln.Addr().String())
 	if err := prom.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +121,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 	}
 	va := framework.MakeVA(vaLearn, nsLearn).Model(modelLearn).Accelerator("L40S").Max(4).Obj()
 	va.Spec.Profile = llmdv1alpha1.Profile{}
-	dep := framework.MakeDeployment(vaLearn, nsLearn).Replicas(1).Obj()
+	dep := gpuDeployment(vaLearn, nsLearn, modelLearn, "L40S", 1)
 	if err := framework.CreateAll(ctx, env.Client, dep, va); err != nil {
 		t.Fatal(err)
 	}

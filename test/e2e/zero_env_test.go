@@ -8,7 +8,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 	"github.com/llm-d/variant-autoscaler/internal/emulator"
 	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -29,7 +29,8 @@ import (
 )
 
 // zeroEnv is the set-up of the scale-from/to-zero cases: the emulator with
-// its gateway (pods ready startupDelay after a scale-up), a real Prometheus
+// its gateway (serving with the ready pods of the Deployments, which kwok
+// marks Ready podStartDelay after they are scheduled), a real Prometheus
 // scraping the pods and the gateway, and the operator with the Prometheus
 // source and the gateway fast path, actuating through /scale.
 type zeroEnv struct {
@@ -37,12 +38,6 @@ type zeroEnv struct {
 	emuAddr string
 	prom    *prometheusServer
 	op      *framework.Operator
-	// replicas holds, per namespace, the sum of its Deployments' replicas,
-	// and byName per "namespace/name" each Deployment's, refreshed by
-	// syncDeployments (the emulator's replica source).
-	mu       sync.Mutex
-	replicas map[string]int
-	byName   map[string]int
 	// polls counts the fast path's polls and its HTTP requests.
 	polls, pollRequests atomic.Int64
 }
@@ -52,62 +47,10 @@ const zeroModel = "model"
 
 // Settings of the cases.
 const (
-	startupDelay   = 5 * time.Second
+	// startupDelay is a new pod's start-up, from its scheduling to Ready.
+	startupDelay   = podStartDelay
 	zeroRateWindow = 10 * time.Second
 )
-
-// replicaSource feeds the emulator the replicas of the namespace's
-// Deployments (for zeroModel), or of the Deployment named after the model.
-func (z *zeroEnv) replicaSource(namespace, model string) (int, bool) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if model != zeroModel {
-		n, ok := z.byName[namespace+"/"+model]
-		return n, ok
-	}
-	n, ok := z.replicas[namespace]
-	return n, ok
-}
-
-// syncDeployments plays the Deployment controller (there is no
-// kube-controller-manager here): every 100ms it copies each Deployment's
-// spec.replicas into status (replicas, readyReplicas) and records the sums
-// per namespace for the emulator, until ctx ends.
-func (z *zeroEnv) syncDeployments(ctx context.Context, namespaces []string) {
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		sums, byName := map[string]int{}, map[string]int{}
-		for _, ns := range namespaces {
-			var list appsv1.DeploymentList
-			if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
-				continue
-			}
-			sums[ns] = 0
-			for i := range list.Items {
-				d := &list.Items[i]
-				n := int32(1)
-				if d.Spec.Replicas != nil {
-					n = *d.Spec.Replicas
-				}
-				sums[ns] += int(n)
-				byName[ns+"/"+d.Name] = int(n)
-				if d.Status.Replicas != n || d.Status.ReadyReplicas != n {
-					d.Status.Replicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas, d.Status.UpdatedReplicas = n, n, n, n
-					_ = env.Client.Status().Update(ctx, d)
-				}
-			}
-		}
-		z.mu.Lock()
-		z.replicas, z.byName = sums, byName
-		z.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
-}
 
 // startZeroEnv starts everything for the given namespaces (one model each,
 // all with the gateway) with the scale-to-zero entries given.
@@ -115,11 +58,7 @@ func startZeroEnv(t *testing.T, namespaces, withoutGateway []string, scaleToZero
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	binary, err := findPrometheus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	z := &zeroEnv{replicas: map[string]int{}, byName: map[string]int{}}
+	z := &zeroEnv{}
 	sched := emulator.Schedule{}
 	for _, ns := range namespaces {
 		zero := 0
@@ -127,8 +66,10 @@ func startZeroEnv(t *testing.T, namespaces, withoutGateway []string, scaleToZero
 			Phases: []emulator.Phase{{Rate: 0, PromptTokens: 512, GenerationTokens: 128}}})
 	}
 	sched.Models = append(sched.Models, extraModels...)
-	z.emu, err = emulator.New(sched, emulator.WithReplicaSource(z.replicaSource), emulator.WithStartupDelay(startupDelay),
-		emulator.WithoutGateway(withoutGateway...))
+	// No start-up delay in the emulator: its pods are the ready ones, which
+	// kwok delays already.
+	var err error
+	z.emu, err = emulator.New(sched, emulator.WithReplicaSource(ready.source), emulator.WithoutGateway(withoutGateway...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +90,10 @@ func startZeroEnv(t *testing.T, namespaces, withoutGateway []string, scaleToZero
 			t.Fatal(err)
 		}
 	}
-	go z.syncDeployments(ctx, all)
 
-	z.prom, err = newPrometheusScraping(binary, t.TempDir(),
-		scrapeJob{name: "vllm", target: z.emuAddr, path: "/metrics"},
-		scrapeJob{name: "gateway", target: z.emuAddr, path: "/gateway/metrics"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	z.prom = newPrometheusScraping(t.TempDir(),
+		cluster.ScrapeJob{Name: "vllm", Targets: []string{z.emuAddr}},
+		cluster.ScrapeJob{Name: "gateway", Targets: []string{z.emuAddr}, Path: "/gateway/metrics"})
 	if err := z.prom.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +218,7 @@ func createVariants(t *testing.T, ns string, cheap, fast int32, maxReplicas int3
 		replicas  int32
 	}{{ns + "-l40s", "L40S", cheap}, {ns + "-h100", "H100", fast}} {
 		va := framework.MakeVA(v.name, ns).Model(zeroModel).Accelerator(v.acc).Max(maxReplicas)
-		if err := framework.CreateAll(ctx, env.Client, framework.MakeDeployment(v.name, ns).Replicas(v.replicas).Obj(), va.Obj()); err != nil {
+		if err := framework.CreateAll(ctx, env.Client, gpuDeployment(v.name, ns, zeroModel, v.acc, v.replicas), va.Obj()); err != nil {
 			t.Fatal(err)
 		}
 	}

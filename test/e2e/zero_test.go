@@ -72,6 +72,7 @@ func TestScaleFromAndToZero(t *testing.T) {
 		t.Run("a pod not scraped under steady load", func(t *testing.T) { t.Parallel(); casePartial(t, z) })
 		t.Run("wake-up latency", func(t *testing.T) { t.Parallel(); caseLatency(t, z) })
 	})
+	expectPodsScheduled(t)
 	if !t.Failed() {
 		t.Run("Prometheus restarted with an empty storage", func(t *testing.T) { caseRestart(t, z) })
 	}
@@ -107,7 +108,7 @@ func caseResume(t *testing.T, z *zeroEnv) {
 	g.Eventually(func(g Gomega) llmdv1alpha1.DecisionReason { return decisionReason(g, nsResume, nsResume+"-l40s") }).
 		WithTimeout(timeout).WithPolling(poll).Should(Equal(llmdv1alpha1.ReasonScaleToZero))
 
-	// The emulator has removed the pod (it follows the Deployments every 100ms).
+	// The emulator has removed the pod (it follows the ready pods).
 	g.Eventually(func(g Gomega) int {
 		s, err := z.emu.Gateway(nsResume, zeroModel)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -243,7 +244,7 @@ func caseLatency(t *testing.T, z *zeroEnv) {
 	for i := range latencyTrials {
 		m := latencyModel(i)
 		va := framework.MakeVA(m, nsLatency).Model(m).Accelerator("L40S").Max(2)
-		if err := framework.CreateAll(ctx, env.Client, framework.MakeDeployment(m, nsLatency).Replicas(0).Obj(), va.Obj()); err != nil {
+		if err := framework.CreateAll(ctx, env.Client, gpuDeployment(m, nsLatency, m, "L40S", 0), va.Obj()); err != nil {
 			t.Fatal(err)
 		}
 	}
