@@ -176,13 +176,14 @@ func chooseProfile(cfg *config.Config, m *modelgroup.Member, learned learnedProf
 	c := learning.Choose(va.Spec.EffectiveProfileSource(), specParams, lv.Estimate, estimator.Thresholds{}, op)
 	setProfileLearnedCondition(st, va.Generation, c, now)
 	setLearnedProfile(st, lv)
+	keepLearningStatus(va.Status, st)
 	switch c.Source {
 	case learning.SourceLearned:
 		return profileChoice{Profile: learnedProfile}
 	case learning.SourceSpec:
 		return profileChoice{Profile: specProfile()}
 	default:
-		return profileChoice{Err: errors.New(c.Message)}
+		return profileChoice{Err: errors.New(c.Held)}
 	}
 }
 

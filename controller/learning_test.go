@@ -224,10 +224,13 @@ func TestReconcileLearnsAProfileAndResumes(t *testing.T) {
 	if cond := conditionOf(got, llmdv1alpha1.ConditionOptimized); cond != "True/Succeeded" {
 		t.Errorf("Optimized %s once learned", cond)
 	}
+	// The stored estimate is rewritten only when it moved (keepLearningStatus),
+	// not at each of the 40 refreshes; it lags the 80 samples in memory.
 	lp := got.Status.LearnedProfile
-	if lp == nil || lp.DecodeSamples != 80 {
-		t.Fatalf("status.learnedProfile %+v, want 80 decode samples (40 windows of 2 pods, each once)", lp)
+	if lp == nil || lp.DecodeSamples < 40 || lp.DecodeSamples > 80 {
+		t.Fatalf("status.learnedProfile %+v, want 40 to 80 decode samples (40 windows of 2 pods, each once)", lp)
 	}
+	t.Logf("%d status writes over 40 refreshes; the status holds %d of 80 decode samples", f.patchesOf("solo"), lp.DecodeSamples)
 	est, err := learning.FromStatus(lp)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +242,22 @@ func TestReconcileLearnsAProfileAndResumes(t *testing.T) {
 		}
 	}
 
+	// Learned: ten more refreshes of the same server move the estimate less
+	// than the tolerances, so the status is not rewritten each time.
+	learned := f.patchesOf("solo")
+	for i := range 10 {
+		pods.end = f.clock.Now()
+		pods.pods = map[string]estimator.Window{
+			"solo-5d8f7-a": serverWindow(float64(5+(i*13)%150), 480),
+			"solo-5d8f7-b": serverWindow(float64(4+(i*17)%140), 470),
+		}
+		reconcileOnce()
+		f.clock.Step(2 * time.Second)
+	}
+	if n := f.patchesOf("solo") - learned; n > 1 {
+		t.Errorf("%d status writes over 10 refreshes of a learned profile, want at most 1", n)
+	}
+
 	// Nothing new to learn: nothing written.
 	before := f.patchesOf("solo")
 	reconcileOnce()
@@ -247,7 +266,7 @@ func TestReconcileLearnsAProfileAndResumes(t *testing.T) {
 	}
 
 	// A restarted operator: a new reconciler on the same API server resumes
-	// from the status, plans with the learned profile, writes nothing.
+	// from the status and plans with the learned profile.
 	f.rec = NewGroupReconciler(ReconcilerOptions{
 		Client: f.client, Snapshots: f.rec.snapshots, Triggers: modelgroup.NewTriggers(), Recorder: f.recorder,
 		Metrics: NewMetrics(), Clock: f.clock, Actuation: ActuationScale,
@@ -255,7 +274,9 @@ func TestReconcileLearnsAProfileAndResumes(t *testing.T) {
 	})
 	reconcileOnce()
 	after := f.va(t, "solo")
-	if f.patchesOf("solo") != before || conditionOf(after, llmdv1alpha1.ConditionProfileLearned) != "True/Learned" {
+	// At most one write: the stored estimate may lag the one the old process
+	// planned with (keepLearningStatus), so a prediction may move a little.
+	if f.patchesOf("solo") > before+1 || conditionOf(after, llmdv1alpha1.ConditionProfileLearned) != "True/Learned" {
 		t.Errorf("after a restart: %d status patches (was %d), ProfileLearned %s", f.patchesOf("solo"), before,
 			conditionOf(after, llmdv1alpha1.ConditionProfileLearned))
 	}

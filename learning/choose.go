@@ -32,6 +32,10 @@ type Choice struct {
 	Learned bool
 	Reason  string
 	Message string
+	// Held, for SourceHold, says why in words that stay put while the
+	// estimate moves (Message carries its numbers), for the Optimized
+	// condition: a held VA's status is then not rewritten at every refresh.
+	Held string
 }
 
 // Choose applies the documented rule (docs/learned-profiles.md) for one
@@ -50,6 +54,7 @@ func Choose(source llmdv1alpha1.ProfileSource, spec *estimator.Params, est estim
 		c := Choice{Reason: llmdv1alpha1.ConditionReasonLearningDisabled, Message: "profileSource is Spec: the operator plans with spec.profile and learns nothing"}
 		if spec == nil {
 			c.Source, c.Message = SourceHold, c.Message+"; there is no spec.profile, so replicas are held"
+			c.Held = c.Message
 			return c
 		}
 		c.Source, c.Params = SourceSpec, *spec
@@ -76,5 +81,7 @@ func Choose(source llmdv1alpha1.ProfileSource, spec *estimator.Params, est estim
 	if source == llmdv1alpha1.ProfileSourceLearned {
 		what = "profileSource is Learned"
 	}
-	return Choice{Source: SourceHold, Reason: reason, Message: fmt.Sprintf("replicas are held: %s and the learned profile is not good enough yet: %s", what, r.Message)}
+	return Choice{Source: SourceHold, Reason: reason,
+		Message: fmt.Sprintf("replicas are held: %s and the learned profile is not good enough yet: %s", what, r.Message),
+		Held:    fmt.Sprintf("replicas are held: %s and the learned profile is not good enough yet (ProfileLearned: %s)", what, reason)}
 }
