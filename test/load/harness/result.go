@@ -14,6 +14,8 @@ type Result struct {
 	KubeAPIQPS            float32 `json:"kubeAPIQPS"`
 	KubeAPIBurst          int     `json:"kubeAPIBurst"`
 	Workers               int     `json:"workers"`
+	// OperatorAsAdmin: the operator ran as the admin user, whom APF exempts.
+	OperatorAsAdmin bool `json:"operatorAsAdmin,omitempty"`
 
 	// SetupSeconds is the time to start the control plane, create every
 	// object and wait until every Deployment is rolled out.

@@ -70,6 +70,10 @@ type Options struct {
 	FloorVAs int
 	// NoFloor skips the write floor.
 	NoFloor bool
+	// OperatorAsAdmin runs the operator and the foreign client as the admin
+	// user, whom API Priority and Fairness exempts (identity.go); by
+	// default they run as the manager's ServiceAccount and an ordinary user.
+	OperatorAsAdmin bool
 	// GPUsPerNode of kwok's fake nodes (default 64: few nodes, so that
 	// their leases do not load the API server); the pools hold every pod
 	// with NodeSpare more GPUs (default 0.1).
@@ -178,17 +182,19 @@ func (o *Options) defaults() {
 
 // runner holds one run's state.
 type runner struct {
-	opts    Options
-	model   *Model
-	env     *framework.Env
-	setup   client.WithWatch
-	opCfg   *rest.Config
-	scraper *apiScraper
-	tracker *Tracker
-	floor   *Floor
-	load    *loadsource.Memory
-	op      operator
-	result  *Result
+	opts  Options
+	model *Model
+	env   *framework.Env
+	setup client.WithWatch
+	opCfg *rest.Config
+	// foreignCfg is the foreign client's identity.
+	foreignCfg *rest.Config
+	scraper    *apiScraper
+	tracker    *Tracker
+	floor      *Floor
+	load       *loadsource.Memory
+	op         operator
+	result     *Result
 	// actuation times each group's first reconcile after an event (sharded only).
 	actuation *actuationClock
 	groupOf   map[types.NamespacedName]modelgroup.Key
@@ -214,7 +220,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		Strategy: opts.Strategy, N: opts.N, Groups: opts.Groups, Namespaces: opts.Namespaces,
 		SteadyIntervalSeconds: opts.SteadyInterval.Seconds(), TimeboxSeconds: opts.Timebox.Seconds(),
-		KubeAPIQPS: opts.KubeAPIQPS, KubeAPIBurst: opts.KubeAPIBurst, Workers: opts.Workers,
+		KubeAPIQPS: opts.KubeAPIQPS, KubeAPIBurst: opts.KubeAPIBurst, Workers: opts.Workers, OperatorAsAdmin: opts.OperatorAsAdmin,
 	}
 	err := run(ctx, opts, res)
 	if err != nil {
@@ -256,7 +262,13 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 	if r.setup, err = client.NewWithWatch(setupCfg, client.Options{Scheme: framework.Scheme}); err != nil {
 		return err
 	}
-	r.opCfg = rest.CopyConfig(r.env.Config)
+	r.opCfg, r.foreignCfg = r.env.Config, r.env.Config
+	if !opts.OperatorAsAdmin {
+		if r.opCfg, err = operatorIdentity(ctx, r.env); err != nil {
+			return err
+		}
+	}
+	r.opCfg = rest.CopyConfig(r.opCfg)
 	r.opCfg.QPS, r.opCfg.Burst = opts.KubeAPIQPS, opts.KubeAPIBurst
 	if r.scraper, err = newAPIScraper(r.env.Config); err != nil {
 		return err
@@ -457,7 +469,12 @@ func (r *runner) phase(ctx context.Context, s phaseSpec) (*Phase, error) {
 	var foreign *foreignClient
 	if s.foreign && r.opts.ForeignRate > 0 {
 		var err error
-		if foreign, err = newForeignClient(r.env.Config, r.opts.ForeignRate); err != nil {
+		if !r.opts.OperatorAsAdmin && r.foreignCfg == r.env.Config {
+			if r.foreignCfg, err = foreignIdentity(ctx, r.env, r.setup); err != nil {
+				return p, err
+			}
+		}
+		if foreign, err = newForeignClient(r.foreignCfg, r.opts.ForeignRate); err != nil {
 			return p, err
 		}
 		if err := foreign.prepare(ctx); err != nil {

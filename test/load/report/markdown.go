@@ -31,8 +31,12 @@ func Markdown(r *Report) string {
 		if x.KubeAPIQPS < 0 {
 			limiter = "no client-side limiter (QPS -1)"
 		}
-		w("- Operator: in-process, %d workers, %s (the manager binary's defaults are QPS 50 / burst 100); time box %s per phase; steady-state interval %s\n",
-			x.Workers, limiter, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
+		identity := "as the manager's ServiceAccount with config/rbac and config/apf (the foreign client as an ordinary user)"
+		if x.OperatorAsAdmin {
+			identity = "as the admin user, exempt from API Priority and Fairness (the foreign client too)"
+		}
+		w("- Operator: in-process, %s, %d workers, %s (the manager binary's defaults are QPS 50 / burst 100); time box %s per phase; steady-state interval %s\n",
+			identity, x.Workers, limiter, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
 	}
 	w("- Cluster: N VAs in N/4 model groups over 10 namespaces, each VA with its own Deployment; accelerators H100, A100, L40S, MI300X\n")
 	for _, x := range r.Runs {

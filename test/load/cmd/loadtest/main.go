@@ -42,6 +42,7 @@ type options struct {
 	quiet           time.Duration
 	qps             float64
 	foreignRate     float64
+	operatorAsAdmin bool
 	burst           int
 	workers         int
 	maxInflight     int
@@ -98,6 +99,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.steady, "steady-interval", envDuration("LOADTEST_STEADY_INTERVAL", 30*time.Second), "GLOBAL_OPT_INTERVAL and window of the steady scenario (env LOADTEST_STEADY_INTERVAL)")
 	fs.DurationVar(&o.quiet, "quiet", 2*time.Second, "how long the operator must stay idle to count as done")
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "the operator client's QPS (the manager binary's default); -1: no client-side limiter")
+	fs.BoolVar(&o.operatorAsAdmin, "operator-as-admin", false, "run the operator and the foreign client as the admin user, whom API Priority and Fairness exempts (default: the manager's ServiceAccount with config/rbac and config/apf, and an ordinary user)")
 	fs.Float64Var(&o.foreignRate, "foreign-rate", 20, "requests per second of a foreign client during the change of every group (cost-change-all) and before it; -1: off")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "the operator client's burst (the manager binary's default)")
 	fs.IntVar(&o.workers, "workers", 4, "MaxConcurrentReconciles of every strategy (the product's default)")
@@ -172,6 +174,7 @@ func (o options) harnessOptions(strategy string, n int) harness.Options {
 		KubeAPIQPS:      float32(o.qps),
 		KubeAPIBurst:    o.burst,
 		ForeignRate:     o.foreignRate,
+		OperatorAsAdmin: o.operatorAsAdmin,
 		Workers:         o.workers,
 		APIServerFlags:  o.apiServerFlags(),
 		GPUsPerNode:     o.gpusPerNode,
@@ -294,6 +297,7 @@ func runChild(ctx context.Context, o options, self, tmp, strategy string, n int)
 		"-out", o.out, "-timebox", o.timebox.String(), "-steady-interval", o.steady.String(), "-quiet", o.quiet.String(),
 		"-kube-api-qps", strconv.FormatFloat(o.qps, 'g', -1, 64), "-kube-api-burst", strconv.Itoa(o.burst),
 		"-foreign-rate", strconv.FormatFloat(o.foreignRate, 'g', -1, 64),
+		"-operator-as-admin=" + strconv.FormatBool(o.operatorAsAdmin),
 		"-workers", strconv.Itoa(o.workers), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
 		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof,
 		"-replicas", strconv.Itoa(o.replicas), "-gpus-per-node", strconv.Itoa(o.gpusPerNode),
