@@ -42,6 +42,8 @@ type PrometheusOptions struct {
 	// Starting again with the same folder and Addr brings the same server
 	// back, with its data, as a restarted Prometheus behind a Service.
 	Addr string
+	// LogLevel is Prometheus's --log.level; empty keeps its default (info).
+	LogLevel string
 }
 
 // StartPrometheus starts the built prometheus in dir, scraping every target
@@ -80,11 +82,15 @@ func StartPrometheusWith(ctx context.Context, assets, dir string, opts Prometheu
 		return nil, fmt.Errorf("the Prometheus address %s is not on loopback", addr)
 	}
 	dataDir := filepath.Join(dir, "prometheus-data")
-	p, err := startProcess("prometheus", bin, dir,
+	args := []string{
 		"--config.file", cfgPath,
 		"--storage.tsdb.path", dataDir,
 		"--web.listen-address", addr,
-	)
+	}
+	if opts.LogLevel != "" {
+		args = append(args, "--log.level", opts.LogLevel)
+	}
+	p, err := startProcess("prometheus", bin, dir, args...)
 	if err != nil {
 		return nil, err
 	}

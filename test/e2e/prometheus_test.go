@@ -60,6 +60,8 @@ func (p *prometheusServer) Start(ctx context.Context) error {
 	}
 	prom, err := cluster.StartPrometheusWith(ctx, assets, p.dir, cluster.PrometheusOptions{
 		Interval: promInterval, Jobs: p.jobs, Addr: p.addr,
+		// Its log is printed when a test fails: only what went wrong.
+		LogLevel: "warn",
 	})
 	if err != nil {
 		return err
