@@ -21,6 +21,14 @@ var Scheme = cluster.Scheme
 // Options tune the control plane (see cluster.Options).
 type Options = cluster.Options
 
+// WithControllers is the control plane with the workload parts of a real
+// cluster: kube-controller-manager (Deployments, ReplicaSets, the HPA, the
+// garbage collector), kube-scheduler and kwok nodes of the default GPU
+// pools, so that the Deployments a test creates roll out real pods.
+func WithControllers() Options {
+	return Options{Workloads: &cluster.WorkloadOptions{}}
+}
+
 // Env is a running control plane (see cluster.ControlPlane) with the test
 // helpers of this package as methods.
 type Env struct {

@@ -132,14 +132,13 @@ func TestScaleActuationFollowsTheLoad(t *testing.T) {
 	key := modelgroup.Key{Namespace: "busy", ModelID: "busy"}
 	load.Set(key, busyLoad(100))
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"busy-h100", "H100", 1}, {"busy-l40s", "L40S", 1}}, nil)
-	var total int32
-	g.Eventually(func(g Gomega) int32 {
-		total = desired(g, "busy", "busy-h100") + desired(g, "busy", "busy-l40s")
-		return total
-	}).WithTimeout(timeout).Should(BeNumerically(">", 2))
-	g.Eventually(func(g Gomega) int32 {
-		return deploymentReplicas(g, "busy", "busy-h100") + deploymentReplicas(g, "busy", "busy-l40s")
-	}).WithTimeout(timeout).Should(Equal(total))
+	// The decision may move while the real pods come up (ready replicas
+	// feed the plan): the Deployments follow whatever it is.
+	g.Eventually(func(g Gomega) {
+		total := desired(g, "busy", "busy-h100") + desired(g, "busy", "busy-l40s")
+		g.Expect(total).To(BeNumerically(">", 2))
+		g.Expect(deploymentReplicas(g, "busy", "busy-h100") + deploymentReplicas(g, "busy", "busy-l40s")).To(Equal(total))
+	}).WithTimeout(timeout).Should(Succeed())
 }
 
 func TestConflictingVAsOnOneTarget(t *testing.T) {

@@ -30,7 +30,7 @@ var (
 const idleRetention = 10 * time.Minute
 
 func TestMain(m *testing.M) {
-	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
+	framework.Main(m, framework.WithControllers(), func(e *framework.Env) (func() error, error) {
 		env = e
 		if err := setUp(context.Background()); err != nil {
 			return nil, err

@@ -51,7 +51,7 @@ func baseConfig() map[string]map[string]string {
 var models = []string{"calm", "glitch", "surge", "mixed", "wide", "cfg", "restart", "deputy", "handover-a", "handover-b", "long", "status"}
 
 func TestMain(m *testing.M) {
-	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
+	framework.Main(m, framework.WithControllers(), func(e *framework.Env) (func() error, error) {
 		env = e
 		ctx := context.Background()
 		if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {

@@ -31,7 +31,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	env = framework.MustStart(framework.Options{})
+	env = framework.MustStart(framework.WithControllers())
 	code := 1
 	dir, err := os.MkdirTemp("", "va-manager-test-")
 	if err == nil {
