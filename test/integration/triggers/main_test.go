@@ -43,7 +43,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	framework.Main(m, framework.Options{}, func(e *framework.Env) (func() error, error) {
+	framework.Main(m, framework.WithControllers(), func(e *framework.Env) (func() error, error) {
 		env = e
 		if err := setUp(context.Background()); err != nil {
 			return nil, err
