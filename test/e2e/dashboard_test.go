@@ -210,7 +210,7 @@ func TestDashboardQueries(t *testing.T) {
 	desiredTotal := func(g Gomega) int32 {
 		total := int32(0)
 		for _, va := range vas {
-			cur := getVA(g, nsDash, va.Name)
+			cur := env.GetVA(g, nsDash, va.Name)
 			c := meta.FindStatusCondition(cur.Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(llmdv1alpha1.ConditionReasonMetricsFound), c.Message)

@@ -29,10 +29,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
@@ -306,26 +304,8 @@ func createVAs(t *testing.T, ns, model string, variants ...variant) {
 	}
 }
 
-func getVA(g Gomega, ns, name string) *llmdv1alpha1.VariantAutoscaling {
-	var va llmdv1alpha1.VariantAutoscaling
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &va)).To(Succeed())
-	return &va
-}
-
-func desired(g Gomega, ns, name string) int32 {
-	va := getVA(g, ns, name)
-	g.Expect(va.Status.DesiredReplicas).NotTo(BeNil(), "desired replicas of %s", name)
-	return *va.Status.DesiredReplicas
-}
-
-func deploymentReplicas(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	return *d.Spec.Replicas
-}
-
 func expectMetricsAvailable(g Gomega, ns, name string, status metav1.ConditionStatus, reason string) {
-	va := getVA(g, ns, name)
+	va := env.GetVA(g, ns, name)
 	c := meta.FindStatusCondition(va.Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 	g.Expect(c).NotTo(BeNil(), "MetricsAvailable of %s", name)
 	g.Expect(c.Status).To(Equal(status), "MetricsAvailable of %s: %s", name, c.Message)
@@ -368,7 +348,7 @@ func stepScaleUp(t *testing.T, s *scenario) {
 
 	// At the base load one replica, on the cheaper variant.
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{desired(g, nsA, "a-h100"), desired(g, nsA, "a-l40s")}
+		return []int32{env.DesiredReplicas(g, nsA, "a-h100"), env.DesiredReplicas(g, nsA, "a-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 1}))
 
 	// The load ramps up to the peak: desired replicas rise; the cheap L40S
@@ -380,7 +360,7 @@ func stepScaleUp(t *testing.T, s *scenario) {
 	}
 	var seen []int32
 	g.Eventually(func(g Gomega) {
-		h100, l40s := desired(g, nsA, "a-h100"), desired(g, nsA, "a-l40s")
+		h100, l40s := env.DesiredReplicas(g, nsA, "a-h100"), env.DesiredReplicas(g, nsA, "a-l40s")
 		if len(seen) == 0 || seen[len(seen)-1] != h100+l40s {
 			seen = append(seen, h100+l40s)
 		}
@@ -390,9 +370,9 @@ func stepScaleUp(t *testing.T, s *scenario) {
 	g.Expect(len(seen)).To(BeNumerically(">=", 2), "the desired replicas rose from one")
 	g.Expect(slices.IsSorted(seen)).To(BeTrue(), "the desired replicas only rose while the load rose: %v", seen)
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, nsA, "a-h100"), deploymentReplicas(g, nsA, "a-l40s")}
+		return []int32{env.DeploymentReplicas(g, nsA, "a-h100"), env.DeploymentReplicas(g, nsA, "a-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{2, 2}))
-	va := getVA(g, nsA, "a-l40s")
+	va := env.GetVA(g, nsA, "a-l40s")
 	expectMetricsAvailable(g, nsA, "a-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
 	t.Logf("a-l40s decision: %+v", *va.Status.Decision)
 }
@@ -401,15 +381,15 @@ func stepKeepCheapest(t *testing.T, s *scenario) {
 	g := NewWithT(t)
 	createGroup(t, nsB, modelB, variantsB...)
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{desired(g, nsB, "b-h100"), desired(g, nsB, "b-a100"), desired(g, nsB, "b-l40s")}
+		return []int32{env.DesiredReplicas(g, nsB, "b-h100"), env.DesiredReplicas(g, nsB, "b-a100"), env.DesiredReplicas(g, nsB, "b-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 0, 1}))
-	g.Expect(getVA(g, nsB, "b-l40s").Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonKeepCheapest))
+	g.Expect(env.GetVA(g, nsB, "b-l40s").Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonKeepCheapest))
 	expectMetricsAvailable(g, nsB, "b-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, nsB, "b-h100"), deploymentReplicas(g, nsB, "b-a100"), deploymentReplicas(g, nsB, "b-l40s")}
+		return []int32{env.DeploymentReplicas(g, nsB, "b-h100"), env.DeploymentReplicas(g, nsB, "b-a100"), env.DeploymentReplicas(g, nsB, "b-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 0, 1}))
 	// And it stays there: no load is not missing load.
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, nsB, "b-l40s") }).
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, nsB, "b-l40s") }).
 		WithTimeout(3 * time.Second).WithPolling(poll).Should(Equal(int32(1)))
 }
 
@@ -429,7 +409,7 @@ func stepOutage(t *testing.T, s *scenario) {
 	g := NewWithT(t)
 	before := map[[2]string]int32{}
 	for _, v := range allVariants() {
-		before[v] = deploymentReplicas(g, v[0], v[1])
+		before[v] = env.DeploymentReplicas(g, v[0], v[1])
 	}
 	if err := s.prom.Stop(); err != nil {
 		t.Fatal(err)
@@ -444,8 +424,8 @@ func stepOutage(t *testing.T, s *scenario) {
 	// Missing data is not zero load: nothing goes down.
 	g.Consistently(func(g Gomega) {
 		for _, v := range allVariants() {
-			g.Expect(deploymentReplicas(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "replicas of %s", v[1])
-			g.Expect(desired(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "desired replicas of %s", v[1])
+			g.Expect(env.DeploymentReplicas(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "replicas of %s", v[1])
+			g.Expect(env.DesiredReplicas(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "desired replicas of %s", v[1])
 		}
 	}).WithTimeout(5 * time.Second).WithPolling(poll).Should(Succeed())
 
@@ -460,7 +440,7 @@ func stepOutage(t *testing.T, s *scenario) {
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	t.Logf("every VA recovered %v after Prometheus restarted", time.Since(restartedAt).Round(time.Millisecond))
 	for _, v := range allVariants() {
-		g.Expect(deploymentReplicas(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "replicas of %s", v[1])
+		g.Expect(env.DeploymentReplicas(g, v[0], v[1])).To(BeNumerically(">=", before[v]), "replicas of %s", v[1])
 	}
 }
 
@@ -471,17 +451,17 @@ func stepScaleToZero(t *testing.T, s *scenario) {
 	}
 	idleSince := time.Now()
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{desired(g, nsA, "a-h100"), desired(g, nsA, "a-l40s")}
+		return []int32{env.DesiredReplicas(g, nsA, "a-h100"), env.DesiredReplicas(g, nsA, "a-l40s")}
 	}).WithTimeout(timeout + retention).WithPolling(poll).Should(Equal([]int32{0, 0}))
 	took := time.Since(idleSince)
 	t.Logf("model A went to zero %v after its last request (retention %v)", took.Round(time.Millisecond), retention)
 	g.Expect(took).To(BeNumerically(">=", retention-2*time.Second), "scaled to zero before the retention period passed")
-	g.Expect(getVA(g, nsA, "a-h100").Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonScaleToZero))
+	g.Expect(env.GetVA(g, nsA, "a-h100").Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonScaleToZero))
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, nsA, "a-h100"), deploymentReplicas(g, nsA, "a-l40s")}
+		return []int32{env.DeploymentReplicas(g, nsA, "a-h100"), env.DeploymentReplicas(g, nsA, "a-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 0}))
 	// B is untouched.
-	g.Expect(deploymentReplicas(g, nsB, "b-l40s")).To(Equal(int32(1)))
+	g.Expect(env.DeploymentReplicas(g, nsB, "b-l40s")).To(Equal(int32(1)))
 }
 
 func stepQueriesPerRefresh(t *testing.T, s *scenario) {

@@ -134,7 +134,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 		}
 	})
 	condition := func(g Gomega, condType string) *metav1.Condition {
-		c := meta.FindStatusCondition(getVA(g, nsLearn, vaLearn).Status.Conditions, condType)
+		c := meta.FindStatusCondition(env.GetVA(g, nsLearn, vaLearn).Status.Conditions, condType)
 		g.Expect(c).NotTo(BeNil(), "%s of %s", condType, vaLearn)
 		return c
 	}
@@ -146,7 +146,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 		g.Expect(c.Message).To(ContainSubstring("replicas are held"))
 		g.Expect(condition(g, llmdv1alpha1.ConditionProfileLearned).Status).To(Equal(metav1.ConditionFalse))
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
-	g.Expect(deploymentReplicas(g, nsLearn, vaLearn)).To(Equal(int32(1)), "held replicas")
+	g.Expect(env.DeploymentReplicas(g, nsLearn, vaLearn)).To(Equal(int32(1)), "held replicas")
 
 	// The load ramps up, so that the pod's batch sweeps the operating range
 	// (the decode relation), then the prompts double, so that the prompt
@@ -164,7 +164,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 		if c.Message != last {
 			last = c.Message
 			values := ""
-			if lp := getVA(g, nsLearn, vaLearn).Status.LearnedProfile; lp != nil {
+			if lp := env.GetVA(g, nsLearn, vaLearn).Status.LearnedProfile; lp != nil {
 				values = fmt.Sprintf(" [α=%s β=%s γ=%s δ=%s]", lp.Decode.Alpha, lp.Decode.Beta, lp.Prefill.Gamma, lp.Prefill.Delta)
 			}
 			t.Logf("%5.1fs ProfileLearned=%s %s: %s%s", time.Since(rampAt).Seconds(), c.Status, c.Reason, c.Message, values)
@@ -175,7 +175,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 
 	// The learned profile is close to the emulator's, and the VA is
 	// planned with it.
-	got := getVA(g, nsLearn, vaLearn)
+	got := env.GetVA(g, nsLearn, vaLearn)
 	lp := got.Status.LearnedProfile
 	g.Expect(lp).NotTo(BeNil())
 	est, err := learning.FromStatus(lp)
@@ -201,7 +201,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		c := condition(g, llmdv1alpha1.ConditionOptimized)
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)
-		g.Expect(getVA(g, nsLearn, vaLearn).Status.DesiredReplicas).NotTo(BeNil())
+		g.Expect(env.GetVA(g, nsLearn, vaLearn).Status.DesiredReplicas).NotTo(BeNil())
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	t.Logf("the learned-profile scenario took %v", time.Since(began).Round(time.Millisecond))
 }

@@ -269,7 +269,7 @@ func firstScaleUp(ctx context.Context, w client.WithWatch, ns, name string, dead
 
 // decisionReason returns a VA's decision reason ("" without one).
 func decisionReason(g Gomega, ns, name string) llmdv1alpha1.DecisionReason {
-	va := getVA(g, ns, name)
+	va := env.GetVA(g, ns, name)
 	if va.Status.Decision == nil {
 		return ""
 	}

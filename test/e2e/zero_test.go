@@ -91,7 +91,7 @@ func caseResume(t *testing.T, z *zeroEnv) {
 	}
 	g.Eventually(func(g Gomega) {
 		expectMetricsAvailable(g, nsResume, nsResume+"-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
-		g.Expect(getVA(g, nsResume, nsResume+"-l40s").Status.Decision.Reason).NotTo(Equal(llmdv1alpha1.ReasonScaleToZero))
+		g.Expect(env.GetVA(g, nsResume, nsResume+"-l40s").Status.Decision.Reason).NotTo(Equal(llmdv1alpha1.ReasonScaleToZero))
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	// Serve for a while, then no more requests.
 	g.Eventually(func() float64 { n, _ := z.emu.Requests(nsResume, zeroModel); return n }).
@@ -143,7 +143,7 @@ func caseResume(t *testing.T, z *zeroEnv) {
 	g.Eventually(func(g Gomega) {
 		s, err := z.emu.Gateway(nsResume, zeroModel)
 		g.Expect(err).NotTo(HaveOccurred())
-		va := getVA(g, nsResume, nsResume+"-l40s")
+		va := env.GetVA(g, nsResume, nsResume+"-l40s")
 		g.Expect(s.Waiting).To(BeZero(), "gateway %+v; replicas %d; %s: %+v %+v", s, totalReplicas(g, nsResume),
 			va.Name, va.Status.Decision, va.Status.Conditions)
 		g.Expect(s.ReadyPods).To(BeNumerically(">=", 1))
@@ -162,7 +162,7 @@ func caseCreatedAtZero(t *testing.T, z *zeroEnv) {
 	created := time.Now()
 	createVariants(t, nsCreatedAtZero, 0, 0, 4)
 	g.Eventually(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-l40s"), deploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-h100")}
+		return []int32{env.DeploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-l40s"), env.DeploymentReplicas(g, nsCreatedAtZero, nsCreatedAtZero+"-h100")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{1, 0}))
 	t.Logf("the cheapest variant got its replica %v after creation", time.Since(created).Round(time.Millisecond))
 	// KeepCheapest gave it (the status is written after the /scale patch);
@@ -206,10 +206,10 @@ func casePartial(t *testing.T, z *zeroEnv) {
 	l40s := nsPartial + "-l40s"
 	g.Eventually(func(g Gomega) {
 		expectMetricsAvailable(g, nsPartial, l40s, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
-		g.Expect(desired(g, nsPartial, l40s)).To(Equal(int32(3)))
+		g.Expect(env.DesiredReplicas(g, nsPartial, l40s)).To(Equal(int32(3)))
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	// Steady: 3 replicas for a few refreshes.
-	g.Consistently(func(g Gomega) int32 { return desired(g, nsPartial, l40s) }).
+	g.Consistently(func(g Gomega) int32 { return env.DesiredReplicas(g, nsPartial, l40s) }).
 		WithTimeout(6 * time.Second).WithPolling(poll).Should(Equal(int32(3)))
 
 	if err := z.emu.SetPodScrapeFailing(nsPartial, zeroModel, "pod-1", true); err != nil {
@@ -221,8 +221,8 @@ func casePartial(t *testing.T, z *zeroEnv) {
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	t.Logf("MetricsStale %v after the pod's scrape began failing", time.Since(failed).Round(time.Millisecond))
 	g.Consistently(func(g Gomega) {
-		g.Expect(deploymentReplicas(g, nsPartial, l40s)).To(Equal(int32(3)))
-		g.Expect(desired(g, nsPartial, l40s)).To(Equal(int32(3)))
+		g.Expect(env.DeploymentReplicas(g, nsPartial, l40s)).To(Equal(int32(3)))
+		g.Expect(env.DesiredReplicas(g, nsPartial, l40s)).To(Equal(int32(3)))
 	}).WithTimeout(partialOutage - time.Since(failed)).WithPolling(time.Second).Should(Succeed())
 	if err := z.emu.SetPodScrapeFailing(nsPartial, zeroModel, "pod-1", false); err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func casePartial(t *testing.T, z *zeroEnv) {
 	g.Eventually(func(g Gomega) {
 		expectMetricsAvailable(g, nsPartial, l40s, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, nsPartial, l40s) }).
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, nsPartial, l40s) }).
 		WithTimeout(2 * zeroRateWindow).WithPolling(poll).Should(Equal(int32(3)))
 }
 
@@ -257,11 +257,11 @@ func caseLatency(t *testing.T, z *zeroEnv) {
 		m := latencyModel(i)
 		// The group is planned at zero, and stays there without traffic.
 		g.Eventually(func(g Gomega) {
-			va := getVA(g, nsLatency, m)
+			va := env.GetVA(g, nsLatency, m)
 			g.Expect(va.Status.DesiredReplicas).NotTo(BeNil())
 			g.Expect(*va.Status.DesiredReplicas).To(BeZero())
 		}).WithTimeout(timeout).WithPolling(50 * time.Millisecond).Should(Succeed())
-		g.Expect(deploymentReplicas(g, nsLatency, m)).To(BeZero())
+		g.Expect(env.DeploymentReplicas(g, nsLatency, m)).To(BeZero())
 		if err := z.emu.Send(nsLatency, m, 1); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,9 @@ package framework
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,4 +53,18 @@ func PatchConfigMapKey(ctx context.Context, c client.Client, name, key, value st
 	}
 	cm.Data[key] = value
 	return c.Patch(ctx, &cm, patch)
+}
+
+// ApplyConfigMaps creates the config namespace and creates or replaces each
+// ConfigMap (name to data), in name order.
+func ApplyConfigMaps(ctx context.Context, c client.Client, configMaps map[string]map[string]string) error {
+	if err := CreateNamespace(ctx, c, ConfigNamespace); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(configMaps)) {
+		if err := ApplyConfigMap(ctx, c, name, configMaps[name]); err != nil {
+			return fmt.Errorf("applying ConfigMap %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ func TestScaleToZeroAfterRetention(t *testing.T) {
 	load.Set(key, busyLoad(10))
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"idle-h100", "H100", 1}, {"idle-l40s", "L40S", 1}}, nil)
 	g.Eventually(func(g Gomega) {
-		total := desired(g, "stz", "idle-h100") + desired(g, "stz", "idle-l40s")
+		total := env.DesiredReplicas(g, "stz", "idle-h100") + env.DesiredReplicas(g, "stz", "idle-l40s")
 		g.Expect(total).To(BeNumerically(">", 0))
 	}).WithTimeout(timeout).Should(Succeed())
 
@@ -35,7 +35,7 @@ func TestScaleToZeroAfterRetention(t *testing.T) {
 	// replica on its cheapest variant: it is not idle long enough.
 	load.Set(key, modelgroup.Load{})
 	expectDecision(t, "stz", "idle-l40s", 1, llmdv1alpha1.ReasonKeepCheapest)
-	g.Expect(desired(g, "stz", "idle-h100")).To(BeZero())
+	g.Expect(env.DesiredReplicas(g, "stz", "idle-h100")).To(BeZero())
 
 	// The retention passes on the operator's clock; the next plan (here
 	// triggered by the load source) scales the group to zero.
@@ -45,7 +45,7 @@ func TestScaleToZeroAfterRetention(t *testing.T) {
 	expectDecision(t, "stz", "idle-l40s", 0, llmdv1alpha1.ReasonScaleToZero)
 	// --actuation=scale: the Deployments follow.
 	g.Eventually(func(g Gomega) int32 {
-		return deploymentReplicas(g, "stz", "idle-h100") + deploymentReplicas(g, "stz", "idle-l40s")
+		return env.DeploymentReplicas(g, "stz", "idle-h100") + env.DeploymentReplicas(g, "stz", "idle-l40s")
 	}).WithTimeout(timeout).Should(BeZero())
 }
 
@@ -56,10 +56,10 @@ func TestKeepCheapestWhenScaleToZeroIsDisabled(t *testing.T) {
 	expectDecision(t, "ktc", "quiet-l40s", 1, llmdv1alpha1.ReasonKeepCheapest)
 	// The dearer variants go to their minimum.
 	NewWithT(t).Eventually(func(g Gomega) []int32 {
-		return []int32{desired(g, "ktc", "quiet-h100"), desired(g, "ktc", "quiet-a100")}
+		return []int32{env.DesiredReplicas(g, "ktc", "quiet-h100"), env.DesiredReplicas(g, "ktc", "quiet-a100")}
 	}).WithTimeout(timeout).Should(Equal([]int32{0, 0}))
 	NewWithT(t).Eventually(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, "ktc", "quiet-h100"), deploymentReplicas(g, "ktc", "quiet-a100"), deploymentReplicas(g, "ktc", "quiet-l40s")}
+		return []int32{env.DeploymentReplicas(g, "ktc", "quiet-h100"), env.DeploymentReplicas(g, "ktc", "quiet-a100"), env.DeploymentReplicas(g, "ktc", "quiet-l40s")}
 	}).WithTimeout(timeout).Should(Equal([]int32{0, 0, 1}))
 }
 
@@ -69,17 +69,17 @@ func TestMissingLoadHoldsReplicas(t *testing.T) {
 	createGroup(t, "blind", "blind", []variant{{"blind-h100", "H100", 3}, {"blind-l40s", "L40S", 2}}, nil)
 	expectDecision(t, "blind", "blind-h100", 3, llmdv1alpha1.ReasonMetricsMissing)
 	expectDecision(t, "blind", "blind-l40s", 2, llmdv1alpha1.ReasonMetricsMissing)
-	va := getVA(g, "blind", "blind-h100")
+	va := env.GetVA(g, "blind", "blind-h100")
 	expectCondition(g, va, llmdv1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonMetricsMissing)
 	expectCondition(g, va, llmdv1alpha1.ConditionOptimized, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonMetricsUnavailable)
 	g.Consistently(func(g Gomega) []int32 {
-		return []int32{deploymentReplicas(g, "blind", "blind-h100"), deploymentReplicas(g, "blind", "blind-l40s")}
+		return []int32{env.DeploymentReplicas(g, "blind", "blind-h100"), env.DeploymentReplicas(g, "blind", "blind-l40s")}
 	}).WithTimeout(2 * time.Second).Should(Equal([]int32{3, 2}))
 
 	// Metrics come back: the condition recovers.
 	load.Set(modelgroup.Key{Namespace: "blind", ModelID: "blind"}, busyLoad(1))
 	g.Eventually(func(g Gomega) {
-		expectCondition(g, getVA(g, "blind", "blind-h100"), llmdv1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
+		expectCondition(g, env.GetVA(g, "blind", "blind-h100"), llmdv1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
@@ -115,8 +115,8 @@ func TestPreviewNeverActuates(t *testing.T) {
 	load.Set(key, busyLoad(200))
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"preview-h100", "H100", 1}},
 		func(w *framework.VAWrapper) { w.Mode(llmdv1alpha1.ModePreview) })
-	g.Eventually(func(g Gomega) int32 { return desired(g, "preview", "preview-h100") }).WithTimeout(timeout).Should(BeNumerically(">", 1))
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, "preview", "preview-h100") }).
+	g.Eventually(func(g Gomega) int32 { return env.DesiredReplicas(g, "preview", "preview-h100") }).WithTimeout(timeout).Should(BeNumerically(">", 1))
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, "preview", "preview-h100") }).
 		WithTimeout(2 * time.Second).Should(Equal(int32(1)))
 	// Preview hands the workload back: its series carries the workload's own
 	// replicas, so an HPA or KEDA keeps them.
@@ -135,9 +135,9 @@ func TestScaleActuationFollowsTheLoad(t *testing.T) {
 	// The decision may move while the real pods come up (ready replicas
 	// feed the plan): the Deployments follow whatever it is.
 	g.Eventually(func(g Gomega) {
-		total := desired(g, "busy", "busy-h100") + desired(g, "busy", "busy-l40s")
+		total := env.DesiredReplicas(g, "busy", "busy-h100") + env.DesiredReplicas(g, "busy", "busy-l40s")
 		g.Expect(total).To(BeNumerically(">", 2))
-		g.Expect(deploymentReplicas(g, "busy", "busy-h100") + deploymentReplicas(g, "busy", "busy-l40s")).To(Equal(total))
+		g.Expect(env.DeploymentReplicas(g, "busy", "busy-h100") + env.DeploymentReplicas(g, "busy", "busy-l40s")).To(Equal(total))
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
@@ -151,11 +151,11 @@ func TestConflictingVAsOnOneTarget(t *testing.T) {
 	// A second, newer VA on the same Deployment.
 	g.Expect(env.Client.Create(ctx, framework.MakeVA("shared-b", "shared").Model("shared").Accelerator("L40S").Target("shared-a").Obj())).To(Succeed())
 	g.Eventually(func(g Gomega) {
-		b := getVA(g, "shared", "shared-b")
+		b := env.GetVA(g, "shared", "shared-b")
 		expectCondition(g, b, llmdv1alpha1.ConditionTargetResolved, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonTargetConflict)
 		expectCondition(g, b, llmdv1alpha1.ConditionOptimized, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonTargetConflict)
 		g.Expect(b.Status.DesiredReplicas).To(BeNil(), "the newer VA is left alone")
-		expectCondition(g, getVA(g, "shared", "shared-a"), llmdv1alpha1.ConditionTargetResolved, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonTargetFound)
+		expectCondition(g, env.GetVA(g, "shared", "shared-a"), llmdv1alpha1.ConditionTargetResolved, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonTargetFound)
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
@@ -167,9 +167,9 @@ func TestMissingTargetStillPlansTheRest(t *testing.T) {
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"orphan-ok", "H100", 1}}, nil)
 	g.Expect(env.Client.Create(ctx, framework.MakeVA("orphan-lost", "orphan").Model("orphan").Target("does-not-exist").Obj())).To(Succeed())
 	g.Eventually(func(g Gomega) {
-		lost := getVA(g, "orphan", "orphan-lost")
+		lost := env.GetVA(g, "orphan", "orphan-lost")
 		expectCondition(g, lost, llmdv1alpha1.ConditionTargetResolved, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonTargetNotFound)
-		ok := getVA(g, "orphan", "orphan-ok")
+		ok := env.GetVA(g, "orphan", "orphan-ok")
 		expectCondition(g, ok, llmdv1alpha1.ConditionOptimized, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonSucceeded)
 		g.Expect(ok.Status.ObservedGeneration).To(Equal(ok.Generation))
 	}).WithTimeout(timeout).Should(Succeed())
@@ -185,9 +185,9 @@ func TestGlobalPassRepairsDriftAndWritesNothingOtherwise(t *testing.T) {
 	var want int32
 	g.Eventually(func(g Gomega) {
 		for _, name := range []string{"drift-h100", "drift-a100"} {
-			g.Expect(deploymentReplicas(g, "drift", name)).To(Equal(desired(g, "drift", name)))
+			g.Expect(env.DeploymentReplicas(g, "drift", name)).To(Equal(env.DesiredReplicas(g, "drift", name)))
 		}
-		want = desired(g, "drift", "drift-h100")
+		want = env.DesiredReplicas(g, "drift", "drift-h100")
 	}).WithTimeout(timeout).Should(Succeed())
 
 	// Nothing drifted: the pass enqueues no group and writes nothing. Groups
@@ -202,7 +202,7 @@ func TestGlobalPassRepairsDriftAndWritesNothingOtherwise(t *testing.T) {
 	}).WithTimeout(timeout).Should(Succeed())
 
 	// A status edited by hand is a drift the pass finds and repairs.
-	va := getVA(g, "drift", "drift-h100")
+	va := env.GetVA(g, "drift", "drift-h100")
 	va.Status.DesiredReplicas = ptr.To(want + 7)
 	g.Expect(env.Client.Status().Update(ctx, va)).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -215,10 +215,10 @@ func TestGlobalPassRepairsDriftAndWritesNothingOtherwise(t *testing.T) {
 	// moved on since convergence, e.g. once a scale-up limit's period ended,
 	// so the test does not pin the earlier number.)
 	g.Eventually(func(g Gomega) {
-		got := desired(g, "drift", "drift-h100")
+		got := env.DesiredReplicas(g, "drift", "drift-h100")
 		g.Expect(got).NotTo(Equal(want+7), "the hand-edited desired replicas of drift-h100 were not repaired")
 		for _, name := range []string{"drift-h100", "drift-a100"} {
-			g.Expect(deploymentReplicas(g, "drift", name)).To(Equal(desired(g, "drift", name)))
+			g.Expect(env.DeploymentReplicas(g, "drift", name)).To(Equal(env.DesiredReplicas(g, "drift", name)))
 		}
 	}).WithTimeout(timeout).Should(Succeed())
 }
@@ -228,7 +228,7 @@ func expectDecisionSet(t *testing.T, ns, name string) int32 {
 	t.Helper()
 	var desired int32
 	NewWithT(t).Eventually(func(g Gomega) {
-		va := getVA(g, ns, name)
+		va := env.GetVA(g, ns, name)
 		g.Expect(va.Status.DesiredReplicas).NotTo(BeNil())
 		desired = *va.Status.DesiredReplicas
 	}).WithTimeout(timeout).Should(Succeed())

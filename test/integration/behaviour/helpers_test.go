@@ -8,10 +8,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -44,23 +42,11 @@ func createGroup(t *testing.T, ns, model string, variants []variant, edit func(*
 	}
 }
 
-func getVA(g Gomega, ns, name string) *llmdv1alpha1.VariantAutoscaling {
-	var va llmdv1alpha1.VariantAutoscaling
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &va)).To(Succeed())
-	return &va
-}
-
-func deploymentReplicas(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	return *d.Spec.Replicas
-}
-
 // expectDecision waits until the VA's status shows desired replicas and reason.
 func expectDecision(t *testing.T, ns, name string, desired int32, reason llmdv1alpha1.DecisionReason) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
-		va := getVA(g, ns, name)
+		va := env.GetVA(g, ns, name)
 		g.Expect(va.Status.DesiredReplicas).NotTo(BeNil())
 		g.Expect(*va.Status.DesiredReplicas).To(Equal(desired), "desired replicas of %s", name)
 		g.Expect(va.Status.Decision.Reason).To(Equal(reason), "decision reason of %s", name)
@@ -81,8 +67,3 @@ func busyLoad(rate float64) modelgroup.Load {
 func testutilValue(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
 
 // desired returns the VA's desired replicas, failing the poll until it is set.
-func desired(g Gomega, ns, name string) int32 {
-	va := getVA(g, ns, name)
-	g.Expect(va.Status.DesiredReplicas).NotTo(BeNil(), "desired replicas of %s", name)
-	return *va.Status.DesiredReplicas
-}

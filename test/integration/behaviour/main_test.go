@@ -40,9 +40,6 @@ func TestMain(m *testing.M) {
 }
 
 func setUp(ctx context.Context) error {
-	if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
-		return err
-	}
 	configMaps := map[string]map[string]string{
 		config.OperatorConfigMapName: {
 			"GLOBAL_OPT_INTERVAL":  "1h",
@@ -62,10 +59,8 @@ func setUp(ctx context.Context) error {
 			"idle": "modelID: idle\nenableScaleToZero: true\nretentionPeriod: " + idleRetention.String() + "\n",
 		},
 	}
-	for name, data := range configMaps {
-		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
-			return err
-		}
+	if err := framework.ApplyConfigMaps(ctx, env.Client, configMaps); err != nil {
+		return err
 	}
 	load = loadsource.NewMemory(256)
 	var err error

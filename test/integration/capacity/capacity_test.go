@@ -6,7 +6,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -196,14 +195,8 @@ func expectVA(t *testing.T, w want) {
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(w.reason), "Optimized of %s: %s", w.name, c.Message)
 		g.Expect(c.Message).To(ContainSubstring(w.message), "Optimized of %s", w.name)
-		g.Expect(deploymentReplicas(g, w.key.Namespace, w.name)).To(Equal(w.desired), "Deployment %s", w.name)
+		g.Expect(env.DeploymentReplicas(g, w.key.Namespace, w.name)).To(Equal(w.desired), "Deployment %s", w.name)
 	}).WithTimeout(timeout).Should(Succeed())
-}
-
-func deploymentReplicas(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	return *d.Spec.Replicas
 }
 
 // createVariant creates a namespace, a Deployment and its VA.

@@ -70,14 +70,14 @@ func TestDefect9ConfusedDeputyIsRefused(t *testing.T) {
 	// But she may create a VA that would scale it to zero.
 	g.Expect(mallory.Create(ctx, framework.MakeVA("deputy-evil", ns).Model("deputy").Target("victim").Max(0).Obj())).To(Succeed())
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, ns, "deputy-evil")
+		va := env.GetVA(g, ns, "deputy-evil")
 		expectCondition(g, va, llmdv1alpha1.ConditionOptimized, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonActuationNotAllowed, llmdv1alpha1.AnnotationScaledBy)
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, ns, "victim") }).WithTimeout(quiet).Should(Equal(int32(3)), "the operator scaled a Deployment that did not opt in")
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, ns, "victim") }).WithTimeout(quiet).Should(Equal(int32(3)), "the operator scaled a Deployment that did not opt in")
 
 	// A target that opted in for the VA is scaled as usual.
 	g.Expect(mallory.Create(ctx, framework.MakeVA("deputy-ok", ns).Model("deputy").Target("opted-in").Accelerator("L40S").Max(10).Obj())).To(Succeed())
-	g.Eventually(func(g Gomega) int32 { return deploymentReplicas(g, ns, "opted-in") }).WithTimeout(timeout).Should(BeNumerically(">", 1))
+	g.Eventually(func(g Gomega) int32 { return env.DeploymentReplicas(g, ns, "opted-in") }).WithTimeout(timeout).Should(BeNumerically(">", 1))
 	check()
 	deleteGroup(t, ns)
 }
@@ -94,17 +94,17 @@ func TestDefect10HandoverAfterTheOwnerIsDeleted(t *testing.T) {
 	g.Expect(framework.CreateNamespace(ctx, env.Client, ns)).To(Succeed())
 	g.Expect(framework.CreateAll(ctx, env.Client, optIn(framework.MakeDeployment("shared", ns).Replicas(1).Obj()),
 		framework.MakeVA("a-owner", ns).Model("handover-a").Target("shared").Max(10).Obj())).To(Succeed())
-	g.Eventually(func(g Gomega) { g.Expect(getVA(g, ns, "a-owner").Status.DesiredReplicas).NotTo(BeNil()) }).WithTimeout(timeout).Should(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(env.GetVA(g, ns, "a-owner").Status.DesiredReplicas).NotTo(BeNil()) }).WithTimeout(timeout).Should(Succeed())
 	g.Expect(env.Client.Create(ctx, framework.MakeVA("b-heir", ns).Model("handover-b").Target("shared").Max(10).Obj())).To(Succeed())
 	g.Eventually(func(g Gomega) {
-		expectCondition(g, getVA(g, ns, "b-heir"), llmdv1alpha1.ConditionTargetResolved, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonTargetConflict, "a-owner")
+		expectCondition(g, env.GetVA(g, ns, "b-heir"), llmdv1alpha1.ConditionTargetResolved, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonTargetConflict, "a-owner")
 	}).WithTimeout(timeout).Should(Succeed())
 	check := othersUnchanged(t, ns)
 
 	g.Expect(env.Client.Delete(ctx, &llmdv1alpha1.VariantAutoscaling{ObjectMeta: metav1.ObjectMeta{Name: "a-owner", Namespace: ns}})).To(Succeed())
 	start := time.Now()
 	g.Eventually(func(g Gomega) {
-		heir := getVA(g, ns, "b-heir")
+		heir := env.GetVA(g, ns, "b-heir")
 		expectCondition(g, heir, llmdv1alpha1.ConditionTargetResolved, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonTargetFound)
 		g.Expect(heir.Status.DesiredReplicas).NotTo(BeNil())
 	}).WithTimeout(10*time.Second).Should(Succeed(), "the heir was not re-planned after the owner's deletion")
@@ -159,7 +159,7 @@ func TestDefect6LongErrorsAreTruncated(t *testing.T) {
 	load.SetUnavailable(key, llmdv1alpha1.ConditionReasonPrometheusError, huge)
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"long-h100", "H100", 2}}, nil)
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, key.Namespace, "long-h100")
+		va := env.GetVA(g, key.Namespace, "long-h100")
 		expectCondition(g, va, llmdv1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonPrometheusError, "upstream said")
 		for _, c := range va.Status.Conditions {
 			g.Expect(len(c.Message)).To(BeNumerically("<=", llmdv1alpha1.MaxConditionMessageLength), "condition %s", c.Type)

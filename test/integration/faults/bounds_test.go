@@ -41,16 +41,16 @@ func TestDefect1CounterGlitchIsHeld(t *testing.T) {
 	load.Set(key, busyLoad(5))
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"glitch-h100", "H100", 1}}, func(w *framework.VAWrapper) { w.Spec.MaxReplicas = nil })
 	waitConverged(t, key.Namespace)
-	before := deploymentReplicas(g, key.Namespace, "glitch-h100")
+	before := env.DeploymentReplicas(g, key.Namespace, "glitch-h100")
 	check := othersUnchanged(t, key.Namespace)
 
 	load.Set(key, busyLoad(5000))
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, key.Namespace, "glitch-h100")
+		va := env.GetVA(g, key.Namespace, "glitch-h100")
 		expectCondition(g, va, llmdv1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonMetricsStale, "implausible")
 		g.Expect(va.Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonMetricsImplausible))
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, key.Namespace, "glitch-h100") }).
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, key.Namespace, "glitch-h100") }).
 		WithTimeout(quiet).Should(Equal(before), "the glitch moved the Deployment")
 	check()
 	deleteGroup(t, key.Namespace)
@@ -67,12 +67,12 @@ func TestDefect1SurgeIsBoundedPerStep(t *testing.T) {
 	check := othersUnchanged(t, key.Namespace)
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"surge-h100", "H100", 1}}, func(w *framework.VAWrapper) { w.Spec.MaxReplicas = nil })
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, key.Namespace, "surge-h100")
+		va := env.GetVA(g, key.Namespace, "surge-h100")
 		g.Expect(va.Status.DesiredReplicas).To(HaveValue(Equal(int32(5))))
 		g.Expect(va.Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonScaleUpLimited))
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Eventually(func(g Gomega) int32 { return deploymentReplicas(g, key.Namespace, "surge-h100") }).WithTimeout(timeout).Should(Equal(int32(5)))
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, key.Namespace, "surge-h100") }).
+	g.Eventually(func(g Gomega) int32 { return env.DeploymentReplicas(g, key.Namespace, "surge-h100") }).WithTimeout(timeout).Should(Equal(int32(5)))
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, key.Namespace, "surge-h100") }).
 		WithTimeout(quiet).Should(BeNumerically("<=", config.DefaultMaxReplicasPerVariant))
 	check()
 	deleteGroup(t, key.Namespace)
@@ -92,14 +92,14 @@ func TestDefect2OneBadVariantDoesNotBlindItsGroup(t *testing.T) {
 			}
 		})
 	g.Eventually(func(g Gomega) {
-		bad := getVA(g, key.Namespace, "mixed-xpu")
+		bad := env.GetVA(g, key.Namespace, "mixed-xpu")
 		expectCondition(g, bad, llmdv1alpha1.ConditionOptimized, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonVariantInvalid, "cost")
 		for _, name := range []string{"mixed-h100", "mixed-l40s"} {
-			va := getVA(g, key.Namespace, name)
+			va := env.GetVA(g, key.Namespace, name)
 			expectCondition(g, va, llmdv1alpha1.ConditionOptimized, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonSucceeded)
 		}
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, key.Namespace, "mixed-xpu") }).
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, key.Namespace, "mixed-xpu") }).
 		WithTimeout(quiet).Should(Equal(int32(2)), "the bad variant's Deployment is left alone")
 	check()
 	deleteGroup(t, key.Namespace)
@@ -123,7 +123,7 @@ func TestDefect2LargeGroupIsPlannedHeuristically(t *testing.T) {
 	createGroup(t, key.Namespace, key.ModelID, vs, nil)
 	g.Eventually(func(g Gomega) {
 		for _, v := range vs {
-			va := getVA(g, key.Namespace, v.name)
+			va := env.GetVA(g, key.Namespace, v.name)
 			g.Expect(va.Status.DesiredReplicas).NotTo(BeNil(), "every variant is planned, none dropped: %s", v.name)
 			expectCondition(g, va, llmdv1alpha1.ConditionOptimized, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonApproximate, "70 variants", "lower bound")
 		}

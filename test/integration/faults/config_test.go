@@ -66,9 +66,9 @@ func TestDefect4InvalidConfigMapAtStartHoldsGroups(t *testing.T) {
 	g.Expect(applyConfig(ctx, opConfig)).To(Succeed())
 	t.Cleanup(func() { g.Expect(applyConfig(ctx, baseConfig())).To(Succeed()) })
 	createGroup(t, key.Namespace, key.ModelID, []variant{{"restart-h100", "H100", 2}}, nil)
-	g.Eventually(func(g Gomega) int32 { return desired(g, key.Namespace, "restart-h100") }).WithTimeout(timeout).Should(BeNumerically(">", 0))
+	g.Eventually(func(g Gomega) int32 { return env.DesiredReplicas(g, key.Namespace, "restart-h100") }).WithTimeout(timeout).Should(BeNumerically(">", 0))
 	waitConverged(t, key.Namespace)
-	before := deploymentReplicas(g, key.Namespace, "restart-h100")
+	before := env.DeploymentReplicas(g, key.Namespace, "restart-h100")
 
 	// The operator stops; meanwhile the per-model config breaks.
 	g.Expect(op.Stop()).To(Succeed())
@@ -79,19 +79,19 @@ func TestDefect4InvalidConfigMapAtStartHoldsGroups(t *testing.T) {
 	check := othersUnchanged(t, key.Namespace)
 
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, key.Namespace, "restart-h100")
+		va := env.GetVA(g, key.Namespace, "restart-h100")
 		expectCondition(g, va, llmdv1alpha1.ConditionOptimized, metav1.ConditionFalse, llmdv1alpha1.ConditionReasonConfigInvalid, config.ScaleToZeroConfigMapName)
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return deploymentReplicas(g, key.Namespace, "restart-h100") }).
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, key.Namespace, "restart-h100") }).
 		WithTimeout(quiet).Should(Equal(before), "the defaults (scale to zero on) were applied in the invalid ConfigMap's place")
 	check()
 
 	// Fixed: the group is planned again, still not scaled to zero.
 	g.Expect(framework.PatchConfigMapKey(ctx, env.Client, config.ScaleToZeroConfigMapName, "restart", "modelID: restart\nenableScaleToZero: false\n")).To(Succeed())
 	g.Eventually(func(g Gomega) {
-		expectCondition(g, getVA(g, key.Namespace, "restart-h100"), llmdv1alpha1.ConditionOptimized, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonSucceeded)
+		expectCondition(g, env.GetVA(g, key.Namespace, "restart-h100"), llmdv1alpha1.ConditionOptimized, metav1.ConditionTrue, llmdv1alpha1.ConditionReasonSucceeded)
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Expect(deploymentReplicas(g, key.Namespace, "restart-h100")).To(BeNumerically(">", 0))
+	g.Expect(env.DeploymentReplicas(g, key.Namespace, "restart-h100")).To(BeNumerically(">", 0))
 	deleteGroup(t, key.Namespace)
 
 	// An invalid environment override: the operator does not start.

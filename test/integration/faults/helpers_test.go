@@ -140,24 +140,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func getVA(g Gomega, ns, name string) *llmdv1alpha1.VariantAutoscaling {
-	var va llmdv1alpha1.VariantAutoscaling
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &va)).To(Succeed())
-	return &va
-}
-
-func deploymentReplicas(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	return *d.Spec.Replicas
-}
-
-func desired(g Gomega, ns, name string) int32 {
-	va := getVA(g, ns, name)
-	g.Expect(va.Status.DesiredReplicas).NotTo(BeNil(), "desired replicas of %s", name)
-	return *va.Status.DesiredReplicas
-}
-
 // expectCondition asserts a condition's status and reason, and that its
 // message contains every part.
 func expectCondition(g Gomega, va *llmdv1alpha1.VariantAutoscaling, condType string, status metav1.ConditionStatus, reason string, parts ...string) {

@@ -54,9 +54,6 @@ func TestMain(m *testing.M) {
 	framework.Main(m, framework.WithControllers(), func(e *framework.Env) (func() error, error) {
 		env = e
 		ctx := context.Background()
-		if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
-			return nil, err
-		}
 		if err := applyConfig(ctx, baseConfig()); err != nil {
 			return nil, err
 		}
@@ -84,10 +81,5 @@ func startOperator(env map[string]string) (*framework.Operator, error) {
 func envStart(opts controller.Options) (*framework.Operator, error) { return env.StartOperator(opts) }
 
 func applyConfig(ctx context.Context, cms map[string]map[string]string) error {
-	for name, data := range cms {
-		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return framework.ApplyConfigMaps(ctx, env.Client, cms)
 }

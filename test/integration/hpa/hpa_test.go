@@ -11,7 +11,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,13 +32,6 @@ func series(ns, variant, accelerator string) prometheus.Labels {
 		"namespace": ns, "variant_name": variant, "target_kind": "Deployment", "target_name": variant,
 		"accelerator_type": accelerator, "model_name": "meta-llama/Llama-3.1-8B-Instruct",
 	}
-}
-
-func specReplicas(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	g.Expect(d.Spec.Replicas).NotTo(BeNil())
-	return *d.Spec.Replicas
 }
 
 // TestSampleHPAAppliesEveryDecision applies config/samples (the 8B
@@ -71,21 +63,21 @@ func TestSampleHPAAppliesEveryDecision(t *testing.T) {
 		metrics.DesiredReplicas.With(h100).Set(float64(want))
 		start := time.Now()
 		g.Eventually(func(g Gomega) {
-			g.Expect(specReplicas(g, ns, "llama-8b-h100")).To(Equal(want))
+			g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-h100")).To(Equal(want))
 		}).WithTimeout(within).WithPolling(50*time.Millisecond).Should(Succeed(), "decision %d", want)
 		took := time.Since(start)
 		// Held, not passed through on the way to something else.
 		g.Consistently(func(g Gomega) {
-			g.Expect(specReplicas(g, ns, "llama-8b-h100")).To(Equal(want))
+			g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-h100")).To(Equal(want))
 		}).WithTimeout(hpaSync).WithPolling(200*time.Millisecond).Should(Succeed(), "decision %d", want)
-		table = append(table, fmt.Sprintf("%8d  %10d  %s", want, specReplicas(g, ns, "llama-8b-h100"), took.Round(10*time.Millisecond)))
+		table = append(table, fmt.Sprintf("%8d  %10d  %s", want, env.DeploymentReplicas(g, ns, "llama-8b-h100"), took.Round(10*time.Millisecond)))
 	}
 	t.Logf("HPA sync period %s\ndecision  HPA result  time to apply\n%s", hpaSync, strings.Join(table, "\n"))
 
 	// The A100 and L40S variants never had a series: their HPAs cannot read
 	// the metric and hold the sample's one replica.
 	for _, name := range []string{"llama-8b-a100", "llama-8b-l40s"} {
-		g.Expect(specReplicas(g, ns, name)).To(Equal(int32(1)), name)
+		g.Expect(env.DeploymentReplicas(g, ns, name)).To(Equal(int32(1)), name)
 		var hpa autoscalingv2.HorizontalPodAutoscaler
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &hpa)).To(Succeed())
 		g.Expect(hpa.Status.Conditions).To(ContainElement(And(
@@ -113,16 +105,16 @@ func TestMissingSeriesHoldsReplicas(t *testing.T) {
 	g := NewWithT(t)
 	metrics.DesiredReplicas.With(l40s).Set(3)
 	g.Eventually(func(g Gomega) {
-		g.Expect(specReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
+		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
 	}).WithTimeout(2*hpaSync + time.Second).Should(Succeed())
 
 	metrics.DesiredReplicas.Delete(l40s)
 	g.Consistently(func(g Gomega) {
-		g.Expect(specReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
+		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
 	}).WithTimeout(3 * hpaSync).WithPolling(200 * time.Millisecond).Should(Succeed())
 
 	metrics.DesiredReplicas.With(l40s).Set(2)
 	g.Eventually(func(g Gomega) {
-		g.Expect(specReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(2)))
+		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(2)))
 	}).WithTimeout(2*hpaSync + time.Second).Should(Succeed())
 }

@@ -117,10 +117,7 @@ func TestSeriesNeverVanish(t *testing.T) {
 	if err := framework.CreateNamespace(ctx, env.Client, ns); err != nil {
 		t.Fatal(err)
 	}
-	if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]map[string]string{
+	if err := framework.ApplyConfigMaps(ctx, env.Client, map[string]map[string]string{
 		config.UnitCostsConfigMapName: {
 			"H100": framework.UnitCost("NVIDIA-H100-80GB-HBM3", 100),
 			"A100": framework.UnitCost("NVIDIA-A100-80GB", 60),
@@ -128,10 +125,8 @@ func TestSeriesNeverVanish(t *testing.T) {
 		},
 		config.ServiceClassesConfigMapName: {"premium.yaml": framework.ServiceClass("Premium", 1, 500, 50, model8B)},
 		config.OperatorConfigMapName:       {"STABILIZATION_WINDOW": "0s", "GLOBAL_OPT_INTERVAL": "1h", "GLOBAL_PASS_INTERVAL": "1h"},
-	} {
-		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
 	samples := filepath.Join(framework.RepoRoot(), "config", "samples")
 	if out, err := env.Kubectl(ctx, "", "apply", "-n", ns,

@@ -101,10 +101,8 @@ func setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	for name, data := range configMaps {
-		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
-			return fmt.Errorf("ConfigMap %s: %w", name, err)
-		}
+	if err := framework.ApplyConfigMaps(ctx, env.Client, configMaps); err != nil {
+		return err
 	}
 	cfg, err := config.Load(configMaps, nil)
 	if err != nil {

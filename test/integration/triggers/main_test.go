@@ -78,10 +78,8 @@ func setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	for name, data := range baseConfig() {
-		if err := framework.ApplyConfigMap(ctx, c, name, data); err != nil {
-			return err
-		}
+	if err := framework.ApplyConfigMaps(ctx, c, baseConfig()); err != nil {
+		return err
 	}
 	load = loadsource.NewMemory(256)
 	for _, k := range allKeys {

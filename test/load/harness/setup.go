@@ -57,10 +57,8 @@ func (r *runner) createCluster(ctx context.Context) error {
 			return err
 		}
 	}
-	for name, data := range m.ConfigMaps {
-		if err := framework.ApplyConfigMap(ctx, r.setup, name, data); err != nil {
-			return fmt.Errorf("creating ConfigMap %s: %w", name, err)
-		}
+	if err := framework.ApplyConfigMaps(ctx, r.setup, m.ConfigMaps); err != nil {
+		return err
 	}
 	rollout := newRolloutWatcher(r.setup, m.Namespaces)
 	watchCtx, stopWatch := context.WithCancel(ctx)

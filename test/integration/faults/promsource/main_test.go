@@ -23,10 +23,6 @@ func TestMain(m *testing.M) {
 	framework.Main(m, framework.WithControllers(), func(e *framework.Env) (func() error, error) {
 		env = e
 		prom = newFakePrometheus()
-		ctx := context.Background()
-		if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
-			return prom.Close, err
-		}
 		return prom.Close, nil
 	})
 }
@@ -49,12 +45,7 @@ func baseConfig() map[string]map[string]string {
 }
 
 func applyConfig(ctx context.Context, cms map[string]map[string]string) error {
-	for name, data := range cms {
-		if err := framework.ApplyConfigMap(ctx, env.Client, name, data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return framework.ApplyConfigMaps(ctx, env.Client, cms)
 }
 
 // startOperator starts the operator with the Prometheus source, watching the

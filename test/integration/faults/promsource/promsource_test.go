@@ -7,7 +7,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,18 +28,6 @@ func createVariant(t *testing.T, ns, name string, replicas int32) {
 	g.Expect(framework.CreateAll(ctx, env.Client, d, framework.MakeVA(name, ns).Model("m").Max(10).Obj())).To(Succeed())
 }
 
-func getVA(g Gomega, ns, name string) *llmdv1alpha1.VariantAutoscaling {
-	var va llmdv1alpha1.VariantAutoscaling
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &va)).To(Succeed())
-	return &va
-}
-
-func replicasOf(g Gomega, ns, name string) int32 {
-	var d appsv1.Deployment
-	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
-	return *d.Spec.Replicas
-}
-
 // Defect 7: with --watch-namespaces, the source asks Prometheus only about
 // the watched namespaces and never reports, hence never enqueues, a group of
 // another; the unwatched group is not touched.
@@ -55,7 +42,7 @@ func TestDefect7WatchNamespacesFilterTheSource(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Eventually(func(g Gomega) {
-		c := meta.FindStatusCondition(getVA(g, "watched", "w").Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
+		c := meta.FindStatusCondition(env.GetVA(g, "watched", "w").Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(llmdv1alpha1.ConditionReasonMetricsFound), c.Message)
 	}).WithTimeout(timeout).Should(Succeed())
@@ -73,9 +60,9 @@ func TestDefect7WatchNamespacesFilterTheSource(t *testing.T) {
 			g.Expect(q).To(ContainSubstring(`namespace=~"watched"`), "query %s", q)
 		}
 	}
-	u := getVA(g, "unwatched", "u")
+	u := env.GetVA(g, "unwatched", "u")
 	g.Expect(u.Status.Conditions).To(BeEmpty(), "the unwatched VA was written")
-	g.Expect(replicasOf(g, "unwatched", "u")).To(Equal(int32(1)))
+	g.Expect(env.DeploymentReplicas(g, "unwatched", "u")).To(Equal(int32(1)))
 }
 
 // Defect 6: a Prometheus answer larger than the limit is cut off and
@@ -89,14 +76,14 @@ func TestDefect6HugePrometheusResponseIsCutOff(t *testing.T) {
 	_, err := startOperator(t, nil, "huge")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Eventually(func(g Gomega) {
-		va := getVA(g, "huge", "h")
+		va := env.GetVA(g, "huge", "h")
 		c := meta.FindStatusCondition(va.Status.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(llmdv1alpha1.ConditionReasonPrometheusError), c.Message)
 		g.Expect(c.Message).To(ContainSubstring("larger than"))
 		g.Expect(len(c.Message)).To(BeNumerically("<=", llmdv1alpha1.MaxConditionMessageLength))
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Consistently(func(g Gomega) int32 { return replicasOf(g, "huge", "h") }).WithTimeout(3 * time.Second).Should(Equal(int32(2)))
+	g.Consistently(func(g Gomega) int32 { return env.DeploymentReplicas(g, "huge", "h") }).WithTimeout(3 * time.Second).Should(Equal(int32(2)))
 }
 
 // Defect 5: the token never goes over plain HTTP (the manager does not
