@@ -92,9 +92,7 @@ func (p *GlobalPass) Run(ctx context.Context) ([]modelgroup.Key, error) {
 	for i := range list.Items {
 		va := &list.Items[i]
 		if va.DeletionTimestamp == nil {
-			if st, ok := p.statuses.Pending(client.ObjectKeyFromObject(va)); ok {
-				va.Status = st // decided, not yet written: not a drift
-			}
+			p.statuses.Overlay(va) // decided, not yet written: not a drift
 			groups[modelgroup.KeyOf(va)] = append(groups[modelgroup.KeyOf(va)], va)
 		}
 	}

@@ -149,7 +149,10 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, key modelgroup.Key) (re
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("reading model group %s: %w", key, err)
 	}
-	r.overlayPending(snap)
+	// Statuses still queued are the members' statuses (StatusQueue.Overlay).
+	for i := range snap.Members {
+		r.statuses.Overlay(snap.Members[i].VA)
+	}
 	previous := r.records.get(key)
 	if len(snap.Members) == 0 {
 		r.forgetVariants(previous, nil)

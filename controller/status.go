@@ -8,23 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
-	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
-
-// overlayPending gives each member the status still waiting in the status
-// queue: the group's latest decision, which the cache has not seen yet, so
-// that plans, Events and the write check start from it.
-func (r *GroupReconciler) overlayPending(snap *modelgroup.Snapshot) {
-	for i := range snap.Members {
-		va := snap.Members[i].VA
-		if st, ok := r.statuses.Pending(client.ObjectKeyFromObject(va)); ok {
-			va.Status = st
-		}
-	}
-}
 
 // writeStatuses writes (or queues) the status of each VA whose status
 // changed, once each.

@@ -73,6 +73,15 @@ func (q *StatusQueue) Pending(key types.NamespacedName) (llmdv1alpha1.VariantAut
 	return *p.status.DeepCopy(), true
 }
 
+// Overlay gives va the status waiting to be written for it, if any: a
+// decided status is the VA's status for the next plan, its Events and the
+// global pass, though the cache has not seen it yet. Nil-safe.
+func (q *StatusQueue) Overlay(va *llmdv1alpha1.VariantAutoscaling) {
+	if st, ok := q.Pending(client.ObjectKeyFromObject(va)); ok {
+		va.Status = st
+	}
+}
+
 // NeedLeaderElection makes only the leader write.
 func (*StatusQueue) NeedLeaderElection() bool { return true }
 
