@@ -141,8 +141,10 @@ func TestRapidEditsAreDeduplicated(t *testing.T) {
 	ctx := context.Background()
 	g := NewWithT(t)
 	before := settle(t)
-	const edits, editors = 50, 10
-	// A burst: ten editors at once, as a rollout script would send them.
+	const edits, editors = 50, 25
+	// A burst: 25 editors at once, as a rollout script would send them. (A
+	// reconcile takes milliseconds since statuses are written on their own
+	// queue, so a slower burst would fold less.)
 	var wg sync.WaitGroup
 	errs := make(chan error, edits)
 	for e := range editors {
