@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,34 +23,26 @@ const (
 	ActuationScale Actuation = "scale"
 )
 
-// seriesLabels returns the label values of a VA's per-variant series.
-func seriesLabels(va *llmdv1alpha1.VariantAutoscaling) prometheus.Labels {
-	return prometheus.Labels{
-		"namespace": va.Namespace, "variant_name": va.Name,
-		"target_kind": va.Spec.ScaleTargetRef.Kind, "target_name": va.Spec.ScaleTargetRef.Name,
-		"accelerator_type": va.Spec.Accelerator, "model_name": va.Spec.ModelID,
-	}
-}
-
 // publish sets the series of a planned, actuated VA.
-func (m *Metrics) publish(va *llmdv1alpha1.VariantAutoscaling, desired, current int32) {
-	l := seriesLabels(va)
-	m.DesiredReplicas.With(l).Set(float64(desired))
-	m.CurrentReplicas.With(l).Set(float64(current))
+func (m *Metrics) publish(s VariantSeries, desired, current int32) {
+	m.DesiredReplicas.Set(s, float64(desired))
+	m.CurrentReplicas.Set(s, float64(current))
 	ratio := float64(desired)
 	if current > 0 {
 		ratio /= float64(current)
 	}
-	m.DesiredRatio.With(l).Set(ratio)
+	m.DesiredRatio.Set(s, ratio)
 }
 
 // publishPlan sets the cost and per-replica capacity series of a planned VA,
 // for dashboards (load against capacity, cost per hour).
-func (m *Metrics) publishPlan(va *llmdv1alpha1.VariantAutoscaling, costPerHour, capacity float64) {
-	l := seriesLabels(va)
-	m.DesiredCost.With(l).Set(costPerHour)
-	m.ReplicaCapacity.With(l).Set(capacity)
+func (m *Metrics) publishPlan(s VariantSeries, costPerHour, capacity float64) {
+	m.DesiredCost.Set(s, costPerHour)
+	m.ReplicaCapacity.Set(s, capacity)
 }
+
+// unpublish removes every per-variant series of s (the five gauges share one table).
+func (m *Metrics) unpublish(s VariantSeries) { m.DesiredReplicas.table.clear(s, -1) }
 
 // scaleTarget sets the target's replicas through its /scale subresource.
 func scaleTarget(ctx context.Context, c client.SubResourceClientConstructor, va *llmdv1alpha1.VariantAutoscaling, replicas int32) error {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
@@ -80,10 +79,10 @@ func TestActuate(t *testing.T) {
 			got := map[string]float64{}
 			for _, vp := range p.Variants {
 				name := vp.Member.VA.Name
-				if record.Variants[name].Series == nil {
+				if !record.Variants[name].Series.published() {
 					continue
 				}
-				got[name] = testutil.ToFloat64(f.metrics.DesiredReplicas.With(seriesLabels(vp.Member.VA)))
+				got[name] = value(t, f.metrics.DesiredReplicas, seriesOf(vp.Member.VA))
 			}
 			if diff := gocmp.Diff(tc.wantValues, got); diff != "" {
 				t.Errorf("wva_desired_replicas by VA (-want +got):\n%s", diff)
@@ -103,26 +102,26 @@ func TestForgetVariantsDeletesOnlySeriesNoLongerPublished(t *testing.T) {
 	kept, gone := builders.MakeVA("kept", "ns").Obj(), builders.MakeVA("gone", "ns").Obj()
 	moved := builders.MakeVA("moved", "ns").Obj()
 	for _, va := range []*llmdv1alpha1.VariantAutoscaling{kept, gone, moved} {
-		f.metrics.publish(va, 2, 1)
-		f.metrics.publishPlan(va, 80, 3.5)
+		f.metrics.publish(seriesOf(va), 2, 1)
+		f.metrics.publishPlan(seriesOf(va), 80, 3.5)
 	}
 	movedNow := moved.DeepCopy()
 	movedNow.Spec.Accelerator = "L40S" // new label values: the old series goes
 	previous := &groupRecord{Variants: map[string]variantRecord{
-		"kept": {Series: seriesLabels(kept)}, "gone": {Series: seriesLabels(gone)}, "moved": {Series: seriesLabels(moved)},
+		"kept": {Series: seriesOf(kept)}, "gone": {Series: seriesOf(gone)}, "moved": {Series: seriesOf(moved)},
 		"preview": {}, // never published
 	}}
 	current := &groupRecord{Variants: map[string]variantRecord{
-		"kept": {Series: seriesLabels(kept)}, "moved": {Series: seriesLabels(movedNow)},
+		"kept": {Series: seriesOf(kept)}, "moved": {Series: seriesOf(movedNow)},
 	}}
 	f.rec.forgetVariants(previous, current)
 	if got := testutil.CollectAndCount(f.metrics.DesiredReplicas); got != 1 {
 		t.Errorf("%d series left, want only kept's", got)
 	}
-	if got := testutil.ToFloat64(f.metrics.DesiredReplicas.With(seriesLabels(kept))); got != 2 {
+	if got := value(t, f.metrics.DesiredReplicas, seriesOf(kept)); got != 2 {
 		t.Errorf("kept's series = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(f.metrics.DesiredCost.With(seriesLabels(kept))); got != 80 {
+	if got := value(t, f.metrics.DesiredCost, seriesOf(kept)); got != 80 {
 		t.Errorf("kept's cost series = %v, want 80", got)
 	}
 	if got := testutil.CollectAndCount(f.metrics.ReplicaCapacity); got != 1 {
@@ -130,7 +129,7 @@ func TestForgetVariantsDeletesOnlySeriesNoLongerPublished(t *testing.T) {
 	}
 	// The group vanished: everything goes.
 	f.rec.forgetVariants(current, nil)
-	for _, c := range []*prometheus.GaugeVec{f.metrics.DesiredReplicas, f.metrics.CurrentReplicas, f.metrics.DesiredRatio,
+	for _, c := range []*VariantGauge{f.metrics.DesiredReplicas, f.metrics.CurrentReplicas, f.metrics.DesiredRatio,
 		f.metrics.DesiredCost, f.metrics.ReplicaCapacity} {
 		if got := testutil.CollectAndCount(c); got != 0 {
 			t.Errorf("%d series of %v left after the group vanished", got, c)

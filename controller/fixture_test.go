@@ -119,12 +119,13 @@ func newFixture(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *f
 			if sub == "scale" {
 				return f.applyScale(ctx, c, obj, patch)
 			}
+			// Counted before the patch lands, so that a test which sees the
+			// new status also sees its count.
+			f.countStatusPatch(obj.GetName(), 1)
 			if err := c.SubResource(sub).Patch(ctx, obj, patch, opts...); err != nil {
+				f.countStatusPatch(obj.GetName(), -1)
 				return err
 			}
-			f.mu.Lock()
-			f.statusPatches[obj.GetName()]++
-			f.mu.Unlock()
 			return nil
 		},
 	})
@@ -176,6 +177,12 @@ func (f *fixture) takeScales() []scaleCall {
 	out := f.scales
 	f.scales = nil
 	return out
+}
+
+func (f *fixture) countStatusPatch(name string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusPatches[name] += n
 }
 
 func (f *fixture) patchesOf(name string) int {

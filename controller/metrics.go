@@ -11,11 +11,11 @@ var variantLabels = []string{"namespace", "variant_name", "target_kind", "target
 // Metrics are the operator's own series. One instance is registered per
 // process; tests read the counters to prove how much work an event caused.
 type Metrics struct {
-	DesiredReplicas     *prometheus.GaugeVec
-	CurrentReplicas     *prometheus.GaugeVec
-	DesiredRatio        *prometheus.GaugeVec
-	DesiredCost         *prometheus.GaugeVec
-	ReplicaCapacity     *prometheus.GaugeVec
+	DesiredReplicas     *VariantGauge
+	CurrentReplicas     *VariantGauge
+	DesiredRatio        *VariantGauge
+	DesiredCost         *VariantGauge
+	ReplicaCapacity     *VariantGauge
 	GroupReconciles     *prometheus.CounterVec
 	VariantEvaluations  prometheus.Counter
 	OptimizationSeconds prometheus.Histogram
@@ -28,22 +28,16 @@ type Metrics struct {
 
 // NewMetrics creates the series without registering them.
 func NewMetrics() *Metrics {
+	variants := newVariantGauges( // in the order of the gauge indexes
+		prometheus.GaugeOpts{Name: "wva_desired_replicas", Help: "Replicas the operator wants for a variant; the input of an HPA or KEDA ScaledObject."},
+		prometheus.GaugeOpts{Name: "wva_current_replicas", Help: "Replicas the variant's workload reports."},
+		prometheus.GaugeOpts{Name: "wva_desired_ratio", Help: "Desired over current replicas (desired when current is 0)."},
+		prometheus.GaugeOpts{Name: "wva_desired_cost_per_hour", Help: "Cost per hour of the variant's desired replicas, from the unit costs in force."},
+		prometheus.GaugeOpts{Name: "wva_replica_capacity_requests_per_second", Help: "Requests per second one replica of the variant carries within the SLO at the observed request shape (0: the SLO cannot be met)."},
+	)
 	return &Metrics{
-		DesiredReplicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wva_desired_replicas", Help: "Replicas the operator wants for a variant; the input of an HPA or KEDA ScaledObject.",
-		}, variantLabels),
-		CurrentReplicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wva_current_replicas", Help: "Replicas the variant's workload reports.",
-		}, variantLabels),
-		DesiredRatio: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wva_desired_ratio", Help: "Desired over current replicas (desired when current is 0).",
-		}, variantLabels),
-		DesiredCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wva_desired_cost_per_hour", Help: "Cost per hour of the variant's desired replicas, from the unit costs in force.",
-		}, variantLabels),
-		ReplicaCapacity: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wva_replica_capacity_requests_per_second", Help: "Requests per second one replica of the variant carries within the SLO at the observed request shape (0: the SLO cannot be met).",
-		}, variantLabels),
+		DesiredReplicas: variants[gaugeDesired], CurrentReplicas: variants[gaugeCurrent], DesiredRatio: variants[gaugeRatio],
+		DesiredCost: variants[gaugeCost], ReplicaCapacity: variants[gaugeCapacity],
 		GroupReconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wva_group_reconciles_total", Help: "Model-group reconciles, by what triggered them.",
 		}, []string{"trigger"}),

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 
@@ -221,10 +220,10 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan, previous 
 			}
 		}
 		if value, ok := seriesValue(vp, previous.Variants[va.Name], r.dryRun); ok {
-			vr.Series, vr.Value = seriesLabels(va), value
-			r.metrics.publish(va, value, vp.Member.Target.StatusReplicas)
+			vr.Series, vr.Value = seriesOf(va), value
+			r.metrics.publish(vr.Series, value, vp.Member.Target.StatusReplicas)
 			if vp.Planned {
-				r.metrics.publishPlan(va, vp.Cost*float64(value), vp.Capacity)
+				r.metrics.publishPlan(vr.Series, vp.Cost*float64(value), vp.Capacity)
 			}
 		}
 		if vp.Planned && !r.dryRun && va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto {
@@ -243,17 +242,10 @@ func (r *GroupReconciler) actuate(ctx context.Context, plan groupPlan, previous 
 // and does not publish now (deleted VAs, VAs moved away, Preview).
 func (r *GroupReconciler) forgetVariants(previous, current *groupRecord) {
 	for name, vr := range previous.Variants {
-		if vr.Series == nil {
+		if !vr.Series.published() || (current != nil && current.Variants[name].Series == vr.Series) {
 			continue
 		}
-		if current != nil && maps.Equal(current.Variants[name].Series, vr.Series) {
-			continue
-		}
-		r.metrics.DesiredReplicas.Delete(vr.Series)
-		r.metrics.CurrentReplicas.Delete(vr.Series)
-		r.metrics.DesiredRatio.Delete(vr.Series)
-		r.metrics.DesiredCost.Delete(vr.Series)
-		r.metrics.ReplicaCapacity.Delete(vr.Series)
+		r.metrics.unpublish(vr.Series)
 	}
 }
 

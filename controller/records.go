@@ -3,8 +3,6 @@ package controller
 import (
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/llm-d/variant-autoscaler/allocator"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -15,8 +13,8 @@ type variantRecord struct {
 	Generation int64
 	Desired    *int32
 	Reason     string
-	// Series are the labels of the VA's published series (nil: none).
-	Series prometheus.Labels
+	// Series names the VA's published series (zero: none).
+	Series VariantSeries
 	// Value is the published wva_desired_replicas (valid when Series is set).
 	Value int32
 }

@@ -31,7 +31,7 @@ func seriesValue(vp *variantPlan, previous variantRecord, dryRun bool) (int32, b
 		return m.Target.SpecReplicas, true
 	case vp.Planned:
 		return vp.Desired, true
-	case previous.Series != nil:
+	case previous.Series.published():
 		return previous.Value, true
 	case m.VA.Status.DesiredReplicas != nil:
 		return *m.VA.Status.DesiredReplicas, true
@@ -55,7 +55,7 @@ func (r *GroupReconciler) publishRecorded(ctx context.Context) error {
 	for i := range list.Items {
 		va := &list.Items[i]
 		if va.Spec.EffectiveMode() == llmdv1alpha1.ModeAuto && va.Status.DesiredReplicas != nil {
-			r.metrics.publish(va, *va.Status.DesiredReplicas, va.Status.CurrentReplicas)
+			r.metrics.publish(seriesOf(va), *va.Status.DesiredReplicas, va.Status.CurrentReplicas)
 		}
 	}
 	return nil

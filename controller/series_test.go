@@ -21,7 +21,7 @@ func TestSeriesValue(t *testing.T) {
 		va.Status.DesiredReplicas = recorded
 		return &modelgroup.Member{VA: va, Target: target, OwnerOfTarget: owner}
 	}
-	published := variantRecord{Series: seriesLabels(builders.MakeVA("v", "ns").Obj()), Value: 6}
+	published := variantRecord{Series: seriesOf(builders.MakeVA("v", "ns").Obj()), Value: 6}
 	cases := map[string]struct {
 		vp       variantPlan
 		previous variantRecord

@@ -54,7 +54,7 @@ type Options struct {
 	// MaxConcurrentReconciles is the number of groups planned at once (default 4).
 	MaxConcurrentReconciles int
 	// StatusWriters is the number of status writes in flight at once
-	// (default 16).
+	// (default DefaultStatusWriters).
 	StatusWriters int
 	// Metrics receives the operator's series (default DefaultMetrics()).
 	Metrics *Metrics
@@ -118,7 +118,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		opts.MaxConcurrentReconciles = 4
 	}
 	if opts.StatusWriters <= 0 {
-		opts.StatusWriters = 16
+		opts.StatusWriters = DefaultStatusWriters
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = DefaultMetrics()

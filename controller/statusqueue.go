@@ -14,6 +14,13 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 )
 
+// DefaultStatusWriters is the default number of status writes in flight:
+// enough that the API server's Priority and Fairness, not the operator,
+// sets the pace. Fewer writers leave more of a small API server to other
+// clients and make the first start slower (docs/performance.md, "Status
+// writers").
+const DefaultStatusWriters = 16
+
 // StatusQueue writes VA statuses on workers of its own, so that planning and
 // actuating a group never wait for other groups' status writes (at 10,000
 // VAs an all-groups change queued every actuation behind thousands of

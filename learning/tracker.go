@@ -51,8 +51,10 @@ func PriorFor(va *llmdv1alpha1.VariantAutoscaling) (estimator.Prior, error) {
 // entry returns the VA's estimator, resuming it from the status on first
 // sight and restarting it at the new prior when the spec profile changed.
 // A status that cannot be resumed from is reported (restored false) and
-// learning starts over from the prior.
-func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling) (*tracked, error) {
+// learning starts over from the prior. A new estimator is kept only when
+// keep is set (Observe): a VA that has never been fed, most of them at
+// scale, costs no memory between reconciles.
+func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling, keep bool) (*tracked, error) {
 	prior, err := PriorFor(va)
 	if err != nil {
 		return nil, fmt.Errorf("the prior of %s/%s: %w", va.Namespace, va.Name, err)
@@ -79,7 +81,9 @@ func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling) (*tracked, error) {
 	if lp := va.Status.LearnedProfile; est != nil && resumeErr == nil && lp != nil && lp.LastUpdateTime != nil && lp.Prior == prior.Source {
 		e.fedUntil = lp.LastUpdateTime.Time
 	}
-	t.byVA[key] = e
+	if keep || resumeErr != nil { // a status that cannot be resumed from is reported once
+		t.byVA[key] = e
+	}
 	if resumeErr != nil {
 		return e, fmt.Errorf("status.learnedProfile of %s/%s cannot be resumed from, learning starts over: %w", va.Namespace, va.Name, resumeErr)
 	}
@@ -94,7 +98,7 @@ func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling) (*tracked, error) {
 func (t *Tracker) Observe(va *llmdv1alpha1.VariantAutoscaling, end time.Time, windows []estimator.Window, maxBatch int) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, err := t.entry(va)
+	e, err := t.entry(va, true)
 	if e == nil {
 		return 0, err
 	}
@@ -129,7 +133,7 @@ func (t *Tracker) Observe(va *llmdv1alpha1.VariantAutoscaling, end time.Time, wi
 func (t *Tracker) Estimate(va *llmdv1alpha1.VariantAutoscaling) (estimator.Estimate, estimator.Prior, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, err := t.entry(va)
+	e, err := t.entry(va, false)
 	if e == nil {
 		return estimator.Estimate{}, estimator.Prior{}, err
 	}

@@ -55,6 +55,7 @@ type options struct {
 	metricsCertDir          string
 	enableHTTP2             bool
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
 	watchNamespaces         string
@@ -102,6 +103,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Folder with tls.crt and tls.key for the external metrics endpoint; default a self-signed certificate.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		"Address of the /healthz (liveness) and /readyz (readiness) endpoints; \"0\" disables them.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address of Go's /debug/pprof profiles (CPU, heap), e.g. 127.0.0.1:6060; \"0\" (the default) disables them. "+
+			"Unauthenticated: bind it to loopback.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader among the manager's replicas (a Lease); only the leader plans and actuates.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
@@ -117,7 +121,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Decide and report (status, Events, logs) but never actuate: no wva_desired_replicas series, no /scale writes.")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"Number of model groups planned at once.")
-	fs.IntVar(&o.statusWriters, "status-writers", 16,
+	fs.IntVar(&o.statusWriters, "status-writers", controller.DefaultStatusWriters,
 		"Number of VariantAutoscaling status writes in flight at once; they run apart from planning, "+
 			"so a group's actuation never waits for them.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50,
@@ -197,6 +201,9 @@ func (o *options) validate(args []string) error {
 	}
 	if err := checkBindAddress(o.externalMetricsAddr); err != nil {
 		add("--external-metrics-bind-address: %v", err)
+	}
+	if err := checkBindAddress(o.pprofAddr); err != nil {
+		add("--pprof-bind-address: %v", err)
 	}
 	if err := checkBindAddress(o.probeAddr); err != nil {
 		add("--health-probe-bind-address: %v", err)
@@ -348,8 +355,10 @@ func start(ctx context.Context, o *options, environ []string) error {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         controller.CacheOptions(o.configNamespace, o.watchNamespaceList),
+		MapperProvider:                controller.NewRESTMapper,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
@@ -412,7 +421,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 // empty list, on which an HPA holds the replicas).
 type externalMetricsServer struct {
 	opts    externalmetrics.Options
-	desired *prometheus.GaugeVec
+	desired prometheus.Collector
 }
 
 func (s externalMetricsServer) Start(ctx context.Context) error {

@@ -309,6 +309,7 @@ func startOperator(cfg *rest.Config, source *loadsource.Synthetic, metrics *cont
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                 cluster.Scheme,
 		Cache:                  controller.CacheOptions(config.DefaultNamespace, []string{Namespace}),
+		MapperProvider:         controller.NewRESTMapper,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Logger:                 logger,

@@ -39,6 +39,7 @@ func (e *Env) StartOperator(opts controller.Options, watchNamespaces ...string) 
 	mgr, err := manager.New(e.Config, manager.Options{
 		Scheme:                 Scheme,
 		Cache:                  controller.CacheOptions(opts.ConfigNamespace, watchNamespaces),
+		MapperProvider:         controller.NewRESTMapper,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

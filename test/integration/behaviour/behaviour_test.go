@@ -6,8 +6,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -15,6 +13,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
@@ -121,10 +120,12 @@ func TestPreviewNeverActuates(t *testing.T) {
 	// Preview hands the workload back: its series carries the workload's own
 	// replicas, so an HPA or KEDA keeps them.
 	g.Expect(framework.SeriesOf(op.Metrics.DesiredReplicas, "variant_name", "preview-h100")).To(Equal(1), "a Preview VA keeps its wva_desired_replicas")
-	g.Expect(testutil.ToFloat64(op.Metrics.DesiredReplicas.With(prometheus.Labels{
-		"namespace": "preview", "variant_name": "preview-h100", "target_kind": "Deployment", "target_name": "preview-h100",
-		"accelerator_type": "H100", "model_name": "preview",
-	}))).To(Equal(1.0), "the Preview VA's series is the workload's replicas")
+	value, published := op.Metrics.DesiredReplicas.Value(controller.VariantSeries{
+		Namespace: "preview", Variant: "preview-h100", TargetKind: "Deployment", TargetName: "preview-h100",
+		Accelerator: "H100", Model: "preview",
+	})
+	g.Expect(published).To(BeTrue(), "a Preview VA keeps its wva_desired_replicas")
+	g.Expect(value).To(Equal(1.0), "the Preview VA's series is the workload's replicas")
 }
 
 func TestScaleActuationFollowsTheLoad(t *testing.T) {

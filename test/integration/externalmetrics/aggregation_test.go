@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -86,12 +85,12 @@ func TestServedThroughTheAggregator(t *testing.T) {
 		g.Expect(ok).To(BeTrue(), msg)
 	}).WithTimeout(time.Minute).Should(Succeed())
 
-	labels := prometheus.Labels{"namespace": "llm-serving", "variant_name": "llama-8b-h100", "target_kind": "Deployment",
-		"target_name": "llama-8b-h100", "accelerator_type": "H100", "model_name": "meta-llama/Llama-3.1-8B-Instruct"}
-	metrics.DesiredReplicas.With(labels).Set(21)
-	other := prometheus.Labels{"namespace": "elsewhere", "variant_name": "llama-8b-h100", "target_kind": "Deployment",
-		"target_name": "llama-8b-h100", "accelerator_type": "H100", "model_name": "meta-llama/Llama-3.1-8B-Instruct"}
-	metrics.DesiredReplicas.With(other).Set(5)
+	labels := controller.VariantSeries{Namespace: "llm-serving", Variant: "llama-8b-h100", TargetKind: "Deployment",
+		TargetName: "llama-8b-h100", Accelerator: "H100", Model: "meta-llama/Llama-3.1-8B-Instruct"}
+	metrics.DesiredReplicas.Set(labels, 21)
+	other := labels
+	other.Namespace = "elsewhere"
+	metrics.DesiredReplicas.Set(other, 5)
 
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {

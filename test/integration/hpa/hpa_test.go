@@ -10,10 +10,10 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -27,10 +27,10 @@ func freePort() (int, error) {
 }
 
 // series are the labels the operator publishes for a sample 8B variant.
-func series(ns, variant, accelerator string) prometheus.Labels {
-	return prometheus.Labels{
-		"namespace": ns, "variant_name": variant, "target_kind": "Deployment", "target_name": variant,
-		"accelerator_type": accelerator, "model_name": "meta-llama/Llama-3.1-8B-Instruct",
+func series(ns, variant, accelerator string) controller.VariantSeries {
+	return controller.VariantSeries{
+		Namespace: ns, Variant: variant, TargetKind: "Deployment", TargetName: variant,
+		Accelerator: accelerator, Model: "meta-llama/Llama-3.1-8B-Instruct",
 	}
 }
 
@@ -60,7 +60,7 @@ func TestSampleHPAAppliesEveryDecision(t *testing.T) {
 
 	var table []string
 	for _, want := range []int32{1, 20, 21, 20, 1, 0, 1} {
-		metrics.DesiredReplicas.With(h100).Set(float64(want))
+		metrics.DesiredReplicas.Set(h100, float64(want))
 		start := time.Now()
 		g.Eventually(func(g Gomega) {
 			g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-h100")).To(Equal(want))
@@ -103,7 +103,7 @@ func TestMissingSeriesHoldsReplicas(t *testing.T) {
 	}
 	l40s := series(ns, "llama-8b-l40s", "L40S")
 	g := NewWithT(t)
-	metrics.DesiredReplicas.With(l40s).Set(3)
+	metrics.DesiredReplicas.Set(l40s, 3)
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
 	}).WithTimeout(2*hpaSync + time.Second).Should(Succeed())
@@ -113,7 +113,7 @@ func TestMissingSeriesHoldsReplicas(t *testing.T) {
 		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(3)))
 	}).WithTimeout(3 * hpaSync).WithPolling(200 * time.Millisecond).Should(Succeed())
 
-	metrics.DesiredReplicas.With(l40s).Set(2)
+	metrics.DesiredReplicas.Set(l40s, 2)
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.DeploymentReplicas(g, ns, "llama-8b-l40s")).To(Equal(int32(2)))
 	}).WithTimeout(2*hpaSync + time.Second).Should(Succeed())

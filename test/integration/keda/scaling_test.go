@@ -11,10 +11,10 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -53,10 +53,10 @@ func applySamples() error {
 }
 
 // series are the labels the operator publishes for a 70B sample variant.
-func series(variant, accelerator string) prometheus.Labels {
-	return prometheus.Labels{
-		"namespace": samplesNamespace, "variant_name": variant, "target_kind": "Deployment", "target_name": variant,
-		"accelerator_type": accelerator, "model_name": "meta-llama/Llama-3.1-70B-Instruct",
+func series(variant, accelerator string) controller.VariantSeries {
+	return controller.VariantSeries{
+		Namespace: samplesNamespace, Variant: variant, TargetKind: "Deployment", TargetName: variant,
+		Accelerator: accelerator, Model: "meta-llama/Llama-3.1-70B-Instruct",
 	}
 }
 
@@ -80,14 +80,14 @@ const within = 2*hpaSync + scrape + time.Second
 // KEDA's adapter and operator, and the HPA controller.
 func TestScaledObjectSampleAppliesEveryDecision(t *testing.T) {
 	h100 := series("llama-70b-h100", "H100")
-	metrics.DesiredReplicas.With(h100).Set(1)
+	metrics.DesiredReplicas.Set(h100, 1)
 	if err := applyOnce(); err != nil {
 		t.Fatal(err)
 	}
 	g := NewWithT(t)
 	var table []string
 	for _, want := range []int32{1, 20, 21, 20, 1, 0, 1} {
-		metrics.DesiredReplicas.With(h100).Set(float64(want))
+		metrics.DesiredReplicas.Set(h100, float64(want))
 		start := time.Now()
 		g.Eventually(func(g Gomega) {
 			g.Expect(env.Workloads.Failed()).To(Succeed())
@@ -110,7 +110,7 @@ func TestScaledObjectSampleAppliesEveryDecision(t *testing.T) {
 // series keeps the sample's one replica.
 func TestMissingSeriesHoldsReplicas(t *testing.T) {
 	a100 := series("llama-70b-a100", "A100")
-	metrics.DesiredReplicas.With(a100).Set(3)
+	metrics.DesiredReplicas.Set(a100, 3)
 	if err := applyOnce(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestMissingSeriesHoldsReplicas(t *testing.T) {
 		g.Expect(specReplicas(g, "llama-70b-mi300x")).To(Equal(int32(1)))
 	}).WithTimeout(3 * within).WithPolling(200 * time.Millisecond).Should(Succeed())
 
-	metrics.DesiredReplicas.With(a100).Set(2)
+	metrics.DesiredReplicas.Set(a100, 2)
 	g.Eventually(func(g Gomega) {
 		g.Expect(specReplicas(g, "llama-70b-a100")).To(Equal(int32(2)))
 	}).WithTimeout(within).Should(Succeed())

@@ -218,6 +218,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--kube-api-qps=-2"}, "--kube-api-qps -2: must be greater than 0, or -1 (no client-side limiter)"},
 		{[]string{"--kube-api-qps=0"}, "--kube-api-qps 0: must be greater than 0, or -1"},
 		{[]string{"--metrics-bind-address=8443"}, `--metrics-bind-address: "8443" is not host:port`},
+		{[]string{"--pprof-bind-address=6060"}, `--pprof-bind-address: "6060" is not host:port`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -236,7 +237,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
 			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
-			"external-metrics-bind-address", "external-metrics-cert-dir"} {
+			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})

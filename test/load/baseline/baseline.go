@@ -110,6 +110,7 @@ func Start(cfg *rest.Config, opts Options) (*Operator, error) {
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                 opts.Scheme,
 		Cache:                  controller.CacheOptions(opts.ConfigNamespace, opts.Namespaces),
+		MapperProvider:         controller.NewRESTMapper,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
