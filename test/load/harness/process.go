@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,13 +28,18 @@ type ProcessOptions struct {
 	Manager string
 	// KubeAPIQPS is passed as --kube-api-qps.
 	KubeAPIQPS float64
+	// StatusWriters is passed as --status-writers (0: the manager's default).
+	StatusWriters int
 	// Settle is how long the manager keeps running after every VA has its
 	// status, so that its memory reaches its steady level (default 10s).
 	Settle time.Duration
 	// Env is added to the manager's environment (e.g. GOMEMLIMIT=120MiB).
-	Env     []string
-	Timebox time.Duration
-	Log     *os.File
+	Env []string
+	// HeapProfile, when set, is the file the manager's heap profile is
+	// written to after Settle (served on a loopback --pprof-bind-address).
+	HeapProfile string
+	Timebox     time.Duration
+	Log         *os.File
 }
 
 // ProcessResult is what the manager process used.
@@ -43,6 +51,10 @@ type ProcessResult struct {
 	// SettledRSSMiB its RSS after Settle.
 	PeakRSSMiB    float64 `json:"peakRSSMiB"`
 	SettledRSSMiB float64 `json:"settledRSSMiB"`
+	// SettledFileRSSMiB is the part of SettledRSSMiB mapped from files
+	// (the binary's code and data, shared and reclaimable); the rest is
+	// the process's own memory (heap, stacks, runtime).
+	SettledFileRSSMiB float64 `json:"settledFileRSSMiB"`
 	// CPUSeconds is the process's user + system CPU time until the end.
 	CPUSeconds float64 `json:"cpuSeconds"`
 	// Workloads are the pods and nodes the real controllers ran.
@@ -87,11 +99,20 @@ func RunManagerProcess(ctx context.Context, o ProcessOptions) (*ProcessResult, e
 		return nil, err
 	}
 
-	cmd := exec.CommandContext(ctx, o.Manager,
+	pprofAddr := "0"
+	if o.HeapProfile != "" {
+		if pprofAddr, err = freeLoopbackAddress(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, o.Manager, "--pprof-bind-address="+pprofAddr,
 		"--kubeconfig="+env.Kubeconfig, "--config-namespace="+framework.ConfigNamespace,
 		"--watch-namespaces="+strings.Join(model.Namespaces, ","), "--load-source=none",
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=error",
 		"--kube-api-qps="+strconv.FormatFloat(o.KubeAPIQPS, 'g', -1, 64))
+	if o.StatusWriters > 0 {
+		cmd.Args = append(cmd.Args, "--status-writers="+strconv.Itoa(o.StatusWriters))
+	}
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	cmd.Env = append(os.Environ(), o.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -121,13 +142,49 @@ func RunManagerProcess(ctx context.Context, o ProcessOptions) (*ProcessResult, e
 	}
 	res.ConvergeSeconds = time.Since(t0).Seconds()
 	sleep(ctx, o.Settle)
-	rss, hwm, err := procRSS(pid)
+	rss, err := procRSS(pid)
 	if err != nil {
 		return res, err
 	}
-	res.SettledRSSMiB, res.PeakRSSMiB = mib(rss), mib(hwm)
-	res.CPUSeconds, err = procCPU(pid)
+	res.SettledRSSMiB, res.PeakRSSMiB, res.SettledFileRSSMiB = mib(rss.rss), mib(rss.hwm), mib(rss.file)
+	if res.CPUSeconds, err = procCPU(pid); err != nil {
+		return res, err
+	}
+	if o.HeapProfile != "" {
+		err = saveHeapProfile(ctx, pprofAddr, o.HeapProfile)
+	}
 	return res, err
+}
+
+// freeLoopbackAddress returns a loopback host:port nothing listens on now.
+func freeLoopbackAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free loopback port: %w", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+// saveHeapProfile writes the heap profile served at addr to path.
+func saveHeapProfile(ctx context.Context, addr, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap", http.NoBody)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reading the manager's heap profile: %s", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // vasWithStatus counts the VAs that have a desired replica count.
@@ -147,11 +204,14 @@ func vasWithStatus(ctx context.Context, c client.Client, namespaces []string) (i
 	return n, nil
 }
 
-// procRSS reads VmRSS and VmHWM (bytes) of a process.
-func procRSS(pid int) (rss, hwm uint64, err error) {
+type residentSet struct{ rss, hwm, file uint64 }
+
+// procRSS reads VmRSS, VmHWM and RssFile (bytes) of a process.
+func procRSS(pid int) (residentSet, error) {
+	var out residentSet
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return out, err
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
 		f := strings.Fields(line)
@@ -161,15 +221,17 @@ func procRSS(pid int) (rss, hwm uint64, err error) {
 		kb, _ := strconv.ParseUint(f[1], 10, 64)
 		switch f[0] {
 		case "VmRSS:":
-			rss = kb << 10
+			out.rss = kb << 10
 		case "VmHWM:":
-			hwm = kb << 10
+			out.hwm = kb << 10
+		case "RssFile:":
+			out.file = kb << 10
 		}
 	}
-	if hwm == 0 {
-		return 0, 0, errors.New("no VmHWM in /proc/<pid>/status")
+	if out.hwm == 0 {
+		return out, errors.New("no VmHWM in /proc/<pid>/status")
 	}
-	return rss, hwm, nil
+	return out, nil
 }
 
 // procCPU reads a process's user + system CPU seconds from /proc/<pid>/stat.

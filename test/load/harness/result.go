@@ -14,6 +14,9 @@ type Result struct {
 	KubeAPIQPS            float32 `json:"kubeAPIQPS"`
 	KubeAPIBurst          int     `json:"kubeAPIBurst"`
 	Workers               int     `json:"workers"`
+	// StatusWriters of the sharded operator (0 in results older than the
+	// field: 16).
+	StatusWriters int `json:"statusWriters,omitempty"`
 	// OperatorAsAdmin: the operator ran as the admin user, whom APF exempts.
 	OperatorAsAdmin bool `json:"operatorAsAdmin,omitempty"`
 

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 	"github.com/llm-d/variant-autoscaler/test/framework"
@@ -58,12 +59,16 @@ type Options struct {
 	KubeAPIBurst int
 	// Workers is MaxConcurrentReconciles (default 4, the product's default).
 	Workers int
+	// StatusWriters is the sharded operator's status writers (default
+	// controller.DefaultStatusWriters).
+	StatusWriters int
 	// APIServerFlags are extra kube-apiserver flags (default: raised
 	// max-requests-inflight and max-mutating-requests-inflight).
 	APIServerFlags map[string]string
 	// ForeignRate is the request rate of a foreign client (half GETs, half
 	// PATCHes of Secrets) during the change of every group, and during
-	// ForeignIdle before it, with the operator idle (default 20/s; negative: off).
+	// ForeignIdle (default 30 s) before it, with the operator idle (default
+	// 20/s; negative: off).
 	ForeignRate float64
 	ForeignIdle time.Duration
 	// FloorVAs is the number of VAs the write floor cycles over (default min(N, 1000)).
@@ -148,6 +153,9 @@ func (o *Options) defaults() {
 	if o.KubeAPIBurst <= 0 {
 		o.KubeAPIBurst = 100
 	}
+	if o.StatusWriters <= 0 {
+		o.StatusWriters = controller.DefaultStatusWriters
+	}
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
@@ -161,7 +169,7 @@ func (o *Options) defaults() {
 		o.ForeignRate = 20
 	}
 	if o.ForeignIdle <= 0 {
-		o.ForeignIdle = 10 * time.Second
+		o.ForeignIdle = 30 * time.Second
 	}
 	if o.FloorVAs <= 0 {
 		o.FloorVAs = min(o.N, 1000)
@@ -220,7 +228,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		Strategy: opts.Strategy, N: opts.N, Groups: opts.Groups, Namespaces: opts.Namespaces,
 		SteadyIntervalSeconds: opts.SteadyInterval.Seconds(), TimeboxSeconds: opts.Timebox.Seconds(),
-		KubeAPIQPS: opts.KubeAPIQPS, KubeAPIBurst: opts.KubeAPIBurst, Workers: opts.Workers, OperatorAsAdmin: opts.OperatorAsAdmin,
+		KubeAPIQPS: opts.KubeAPIQPS, KubeAPIBurst: opts.KubeAPIBurst, Workers: opts.Workers, StatusWriters: opts.StatusWriters, OperatorAsAdmin: opts.OperatorAsAdmin,
 	}
 	err := run(ctx, opts, res)
 	if err != nil {
@@ -323,7 +331,7 @@ func run(ctx context.Context, opts Options, res *Result) (err error) {
 		name: "initial", desc: "operator start: every VA gets its first status",
 		affected: model.Groups,
 		trigger: func(ctx context.Context) error {
-			op, err := startOperator(opts.Strategy, r.env, r.opCfg, r.load, model.Namespaces, opts.Workers, r.actuation.observe)
+			op, err := startOperator(opts.Strategy, r.env, r.opCfg, r.load, model.Namespaces, opts.Workers, opts.StatusWriters, r.actuation.observe)
 			r.op = op
 			return err
 		},

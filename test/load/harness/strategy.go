@@ -56,7 +56,7 @@ type operator interface {
 
 // startOperator starts a strategy against env with the operator's REST config.
 func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *loadsource.Memory,
-	namespaces []string, workers int, observe func(modelgroup.Key, modelgroup.Trigger)) (operator, error) {
+	namespaces []string, workers, statusWriters int, observe func(modelgroup.Key, modelgroup.Trigger)) (operator, error) {
 	switch strategy {
 	case Sharded:
 		opEnv := *env
@@ -65,6 +65,7 @@ func startOperator(strategy string, env *framework.Env, cfg *rest.Config, load *
 			ConfigNamespace:         framework.ConfigNamespace,
 			Load:                    load,
 			MaxConcurrentReconciles: workers,
+			StatusWriters:           statusWriters,
 			ObserveReconcile:        observe,
 		}, namespaces...)
 		if err != nil {

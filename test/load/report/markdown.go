@@ -35,8 +35,12 @@ func Markdown(r *Report) string {
 		if x.OperatorAsAdmin {
 			identity = "as the admin user, exempt from API Priority and Fairness (the foreign client too)"
 		}
-		w("- Operator: in-process, %s, %d workers, %s (the manager binary's defaults are QPS 50 / burst 100); time box %s per phase; steady-state interval %s\n",
-			identity, x.Workers, limiter, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
+		writers := ""
+		if x.StatusWriters > 0 {
+			writers = fmt.Sprintf(" and %d status writers", x.StatusWriters)
+		}
+		w("- Operator: in-process, %s, %d workers%s, %s (the manager binary's defaults are QPS 50 / burst 100); time box %s per phase; steady-state interval %s\n",
+			identity, x.Workers, writers, limiter, dur(x.TimeboxSeconds), dur(x.SteadyIntervalSeconds))
 	}
 	w("- Cluster: N VAs in N/4 model groups over 10 namespaces, each VA with its own Deployment; accelerators H100, A100, L40S, MI300X\n")
 	for _, x := range r.Runs {

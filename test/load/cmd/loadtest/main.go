@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/test/load/harness"
 	"github.com/llm-d/variant-autoscaler/test/load/report"
 )
@@ -45,6 +46,7 @@ type options struct {
 	operatorAsAdmin bool
 	burst           int
 	workers         int
+	statusWriters   int
 	maxInflight     int
 	maxMutating     int
 	replicas        int
@@ -103,6 +105,7 @@ func run(args []string) int {
 	fs.Float64Var(&o.foreignRate, "foreign-rate", 20, "requests per second of a foreign client during the change of every group (cost-change-all) and before it; -1: off")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "the operator client's burst (the manager binary's default)")
 	fs.IntVar(&o.workers, "workers", 4, "MaxConcurrentReconciles of every strategy (the product's default)")
+	fs.IntVar(&o.statusWriters, "status-writers", controller.DefaultStatusWriters, "status writers of the sharded operator (the manager's --status-writers; the product's default)")
 	fs.IntVar(&o.maxInflight, "max-requests-inflight", 3000, "kube-apiserver --max-requests-inflight")
 	fs.IntVar(&o.maxMutating, "max-mutating-requests-inflight", 1500, "kube-apiserver --max-mutating-requests-inflight")
 	fs.IntVar(&o.replicas, "replicas", envInt("LOADTEST_REPLICAS", 0), "spec.replicas of every VA's Deployment; 0: 1 and 2 alternately (env LOADTEST_REPLICAS)")
@@ -176,6 +179,7 @@ func (o options) harnessOptions(strategy string, n int) harness.Options {
 		ForeignRate:     o.foreignRate,
 		OperatorAsAdmin: o.operatorAsAdmin,
 		Workers:         o.workers,
+		StatusWriters:   o.statusWriters,
 		APIServerFlags:  o.apiServerFlags(),
 		GPUsPerNode:     o.gpusPerNode,
 		ControllerQPS:   float32(o.controllerQPS),
@@ -298,7 +302,7 @@ func runChild(ctx context.Context, o options, self, tmp, strategy string, n int)
 		"-kube-api-qps", strconv.FormatFloat(o.qps, 'g', -1, 64), "-kube-api-burst", strconv.Itoa(o.burst),
 		"-foreign-rate", strconv.FormatFloat(o.foreignRate, 'g', -1, 64),
 		"-operator-as-admin=" + strconv.FormatBool(o.operatorAsAdmin),
-		"-workers", strconv.Itoa(o.workers), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
+		"-workers", strconv.Itoa(o.workers), "-status-writers", strconv.Itoa(o.statusWriters), "-max-requests-inflight", strconv.Itoa(o.maxInflight),
 		"-max-mutating-requests-inflight", strconv.Itoa(o.maxMutating), "-pprof=" + o.pprof,
 		"-replicas", strconv.Itoa(o.replicas), "-gpus-per-node", strconv.Itoa(o.gpusPerNode),
 		"-controller-qps", strconv.FormatFloat(o.controllerQPS, 'g', -1, 64), "-controller-syncs", strconv.Itoa(o.controllerSyncs)}
