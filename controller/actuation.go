@@ -41,8 +41,8 @@ func (m *Metrics) publishPlan(s VariantSeries, costPerHour, capacity float64) {
 	m.ReplicaCapacity.Set(s, capacity)
 }
 
-// unpublish removes every per-variant series of s (the five gauges share one table).
-func (m *Metrics) unpublish(s VariantSeries) { m.DesiredReplicas.table.clear(s, -1) }
+// unpublish removes every per-variant series of s.
+func (m *Metrics) unpublish(s VariantSeries) { m.variants.clear(s, -1) }
 
 // scaleTarget sets the target's replicas through its /scale subresource.
 func scaleTarget(ctx context.Context, c client.SubResourceClientConstructor, va *llmdv1alpha1.VariantAutoscaling, replicas int32) error {

@@ -24,11 +24,14 @@ type Metrics struct {
 	ConfigValid         *prometheus.GaugeVec
 	GlobalPassDrifted   prometheus.Counter
 	Groups              prometheus.Gauge
+
+	// variants holds the five per-variant gauges above.
+	variants *variantTable
 }
 
 // NewMetrics creates the series without registering them.
 func NewMetrics() *Metrics {
-	variants := newVariantGauges( // in the order of the gauge indexes
+	table, variants := newVariantGauges(
 		prometheus.GaugeOpts{Name: "wva_desired_replicas", Help: "Replicas the operator wants for a variant; the input of an HPA or KEDA ScaledObject."},
 		prometheus.GaugeOpts{Name: "wva_current_replicas", Help: "Replicas the variant's workload reports."},
 		prometheus.GaugeOpts{Name: "wva_desired_ratio", Help: "Desired over current replicas (desired when current is 0)."},
@@ -37,7 +40,7 @@ func NewMetrics() *Metrics {
 	)
 	return &Metrics{
 		DesiredReplicas: variants[gaugeDesired], CurrentReplicas: variants[gaugeCurrent], DesiredRatio: variants[gaugeRatio],
-		DesiredCost: variants[gaugeCost], ReplicaCapacity: variants[gaugeCapacity],
+		DesiredCost: variants[gaugeCost], ReplicaCapacity: variants[gaugeCapacity], variants: table,
 		GroupReconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wva_group_reconciles_total", Help: "Model-group reconciles, by what triggered them.",
 		}, []string{"trigger"}),
