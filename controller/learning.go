@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -149,9 +148,6 @@ func chooseProfile(cfg *config.Config, m *modelgroup.Member, learned learnedProf
 		}
 		spec = &p
 	}
-	toAllocator := func(p estimator.Params, maxBatch int) allocator.Profile {
-		return allocator.Profile{MaxBatchSize: maxBatch, Alpha: math.Max(p.Alpha, estimator.MinAlpha), Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta}
-	}
 	specProfile := func() allocator.Profile {
 		return allocator.Profile{MaxBatchSize: spec.MaxBatchSize, Alpha: spec.Alpha, Beta: spec.Beta, Gamma: spec.Gamma, Delta: spec.Delta}
 	}
@@ -165,18 +161,26 @@ func chooseProfile(cfg *config.Config, m *modelgroup.Member, learned learnedProf
 		specParams = &estimator.Params{Alpha: spec.Alpha, Beta: spec.Beta, Gamma: spec.Gamma, Delta: spec.Delta}
 	}
 	lv := learned[va.Name]
-	learnedProfile := toAllocator(lv.Estimate.Params, maxBatch)
+	learnedProfile := learning.Profile(lv.Estimate.Params, maxBatch)
 	op := estimator.OperatingPoint{}
 	if load.Available {
 		op.InputTokens = load.Load.AvgInputTokens
 		if slo, _, err := cfg.SLOFor(va.Namespace, va.Spec.ModelID, va.Spec.ServiceClass); err == nil {
-			op.Batch = operatingBatch(learnedProfile, allocator.SLO{TTFT: slo.TTFT, ITL: slo.ITL}, load.Load.AvgInputTokens, load.Load.AvgOutputTokens)
+			op = learning.OperatingPoint(lv.Estimate.Params, maxBatch, allocator.SLO{TTFT: slo.TTFT, ITL: slo.ITL}, load.Load.AvgInputTokens, load.Load.AvgOutputTokens)
 		}
 	}
 	c := learning.Choose(va.Spec.EffectiveProfileSource(), specParams, lv.Estimate, estimator.Thresholds{}, op)
 	setProfileLearnedCondition(st, va.Generation, c, now)
 	setLearnedProfile(st, lv)
-	keepLearningStatus(va.Status, st)
+	if keepLearningStatus(va.Status, st) && c.Source == learning.SourceLearned {
+		// Plan with the estimate as stored: it is within the tolerances of
+		// the one in memory, and the decision (its predicted latencies) then
+		// moves only when the stored estimate does, instead of rewriting the
+		// status at every refresh.
+		if stored, err := learning.FromStatus(st.LearnedProfile); err == nil {
+			learnedProfile = learning.Profile(stored.Params, maxBatch)
+		}
+	}
 	switch c.Source {
 	case learning.SourceLearned:
 		return profileChoice{Profile: learnedProfile}
@@ -201,26 +205,6 @@ func setLearnedProfile(st *llmdv1alpha1.VariantAutoscalingStatus, lv learnedVari
 		return
 	}
 	st.LearnedProfile = learning.ToStatus(e, lv.Prior)
-}
-
-// operatingBatch is the batch a replica runs at under the plan: the
-// effective concurrency at the replica's capacity under the SLO with
-// profile p (0 when it cannot be computed: the rule then takes the largest
-// batch observed).
-func operatingBatch(p allocator.Profile, slo allocator.SLO, in, out float64) float64 {
-	md, err := allocator.NewModel(p, in, math.Max(out, 1))
-	if err != nil {
-		return 0
-	}
-	c, err := md.Capacity(slo)
-	if err != nil || !(c > 0) {
-		return 0
-	}
-	pred, err := md.Predict(c)
-	if err != nil {
-		return 0
-	}
-	return pred.Concurrency
 }
 
 // learn feeds the group's estimators the windows of the last refresh and

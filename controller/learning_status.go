@@ -31,24 +31,24 @@ const (
 // ProfileLearned status and reason, every parameter within
 // learnedParamTolerance and every standard error within
 // learnedStdErrTolerance, and the stored one younger than
-// learnedStatusRefresh. The plan itself always uses the estimate in memory.
-func keepLearningStatus(stored llmdv1alpha1.VariantAutoscalingStatus, st *llmdv1alpha1.VariantAutoscalingStatus) {
+// learnedStatusRefresh. It says whether it kept the stored part.
+func keepLearningStatus(stored llmdv1alpha1.VariantAutoscalingStatus, st *llmdv1alpha1.VariantAutoscalingStatus) bool {
 	old, cur := stored.LearnedProfile, st.LearnedProfile
 	oldCond := meta.FindStatusCondition(stored.Conditions, llmdv1alpha1.ConditionProfileLearned)
 	curCond := meta.FindStatusCondition(st.Conditions, llmdv1alpha1.ConditionProfileLearned)
 	if old == nil || cur == nil || oldCond == nil || curCond == nil ||
 		oldCond.Status != curCond.Status || oldCond.Reason != curCond.Reason || oldCond.ObservedGeneration != curCond.ObservedGeneration {
-		return
+		return false
 	}
 	if old.LastUpdateTime == nil || cur.LastUpdateTime == nil || cur.LastUpdateTime.Sub(old.LastUpdateTime.Time) >= learnedStatusRefresh {
-		return
+		return false
 	}
 	for _, p := range [][2]string{
 		{old.Decode.Alpha, cur.Decode.Alpha}, {old.Decode.Beta, cur.Decode.Beta},
 		{old.Prefill.Gamma, cur.Prefill.Gamma}, {old.Prefill.Delta, cur.Prefill.Delta},
 	} {
 		if movedBy(p[0], p[1]) > learnedParamTolerance {
-			return
+			return false
 		}
 	}
 	for _, p := range [][2]string{
@@ -56,11 +56,12 @@ func keepLearningStatus(stored llmdv1alpha1.VariantAutoscalingStatus, st *llmdv1
 		{old.StandardErrors.Gamma, cur.StandardErrors.Gamma}, {old.StandardErrors.Delta, cur.StandardErrors.Delta},
 	} {
 		if movedBy(p[0], p[1]) > learnedStdErrTolerance {
-			return
+			return false
 		}
 	}
 	st.LearnedProfile = old.DeepCopy()
 	meta.SetStatusCondition(&st.Conditions, *oldCond)
+	return true
 }
 
 // movedBy is the relative change between two stored decimals; +Inf when

@@ -51,7 +51,9 @@ func TestKeepLearningStatus(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := *tc.planned.DeepCopy()
-			keepLearningStatus(tc.stored, &got)
+			if kept := keepLearningStatus(tc.stored, &got); kept != tc.wantStored {
+				t.Errorf("kept %v, want %v", kept, tc.wantStored)
+			}
 			want := tc.planned
 			if tc.wantStored {
 				want = tc.stored

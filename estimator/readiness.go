@@ -16,10 +16,11 @@ type Thresholds struct {
 	// profile is never extrapolated beyond 1/MinCoverage times what was
 	// seen. Default 0.5.
 	MinCoverage float64
-	// MaxRelativeError bounds the standard error of the predicted decode
-	// step Td(n) and prefill Tp(n), relative to the prediction, over the
-	// operating range of batch sizes 1..operating batch. Default 0.05: two
-	// standard errors within 10%.
+	// MaxRelativeError bounds the standard error, relative to the value, of
+	// a replica's capacity under the SLO when the operating point gives the
+	// capacity function, else of the predicted decode step Td(n) and
+	// prefill Tp(n) over the operating range of batch sizes 1..operating
+	// batch. Default 0.05: two standard errors within 10%.
 	MaxRelativeError float64
 }
 
@@ -52,6 +53,12 @@ type OperatingPoint struct {
 	// InputTokens is the prompt length of the load. 0 = the estimate's
 	// typical prompt length.
 	InputTokens float64
+	// Capacity, when set, is the planner's capacity of one replica under
+	// the SLO (req/s) with the given parameters (0 or less: none). The
+	// uncertainty rule is then applied to it, the quantity the replica count
+	// is made of, instead of to Td and Tp: a parameter the plan hardly
+	// depends on need not be known to 5% before the profile is used.
+	Capacity func(Params) float64
 }
 
 // ReadinessReason says why a learned profile is or is not usable.
@@ -71,7 +78,8 @@ type Readiness struct {
 	Reason  ReadinessReason
 	Message string
 	// WorstRelativeError is the largest relative standard error of Td or
-	// Tp over the operating range (NaN before the samples suffice).
+	// Tp over the operating range, or that of the capacity when the
+	// operating point gives one (NaN before the samples suffice).
 	WorstRelativeError float64
 }
 
@@ -99,6 +107,9 @@ func (s Estimate) Readiness(th Thresholds, op OperatingPoint) Readiness {
 			"batch sizes %.3g to %.3g observed; the plan runs replicas at %.3g, and at least %.3g must have been seen",
 			s.BatchMin, s.BatchMax, nOp, th.MinCoverage*nOp)}
 	}
+	if op.Capacity != nil {
+		return s.capacityReadiness(th, op.Capacity, nOp)
+	}
 	worst, at, which := 0.0, 0.0, ""
 	const points = 8
 	for i := range points + 1 {
@@ -119,13 +130,58 @@ func (s Estimate) Readiness(th Thresholds, op OperatingPoint) Readiness {
 		s.DecodeSamples, s.PrefillSamples, s.BatchMin, s.BatchMax, 100*worst, nOp)}
 }
 
+// capacityReadiness is the uncertainty rule on the replica's capacity: its
+// standard error by the delta method (forward differences of a tenth of a
+// standard error in each parameter, the covariance of each relation, the
+// two relations independent), relative to the capacity.
+func (s Estimate) capacityReadiness(th Thresholds, capacity func(Params) float64, nOp float64) Readiness {
+	c0 := capacity(s.Params)
+	if !(c0 > 0) || !finite(c0) {
+		return Readiness{Reason: ReasonUncertain, WorstRelativeError: math.Inf(1),
+			Message: "no replica meets the SLO with the learned profile"}
+	}
+	grad := func(get func(*Params) *float64, se float64) float64 {
+		h := 0.1 * se
+		if !(h > 0) {
+			return 0
+		}
+		up := s.Params
+		*get(&up) += h
+		return (capacity(up) - c0) / h
+	}
+	gA := grad(func(p *Params) *float64 { return &p.Alpha }, s.StdErr.Alpha)
+	gB := grad(func(p *Params) *float64 { return &p.Beta }, s.StdErr.Beta)
+	gG := grad(func(p *Params) *float64 { return &p.Gamma }, s.StdErr.Gamma)
+	gD := grad(func(p *Params) *float64 { return &p.Delta }, s.StdErr.Delta)
+	v := pairVariance(gA, gB, s.StdErr.Alpha, s.StdErr.Beta, s.CorrDecode) +
+		pairVariance(gG, gD, s.StdErr.Gamma, s.StdErr.Delta, s.CorrPrefill)
+	rel := sqrt(v) / c0
+	if !(rel <= th.MaxRelativeError) {
+		return Readiness{Reason: ReasonUncertain, WorstRelativeError: rel, Message: fmt.Sprintf(
+			"a replica's capacity of %.3g req/s under the SLO has a standard error of %.1f%%, above %.1f%%", c0, 100*rel, 100*th.MaxRelativeError)}
+	}
+	return Readiness{Usable: true, Reason: ReasonLearned, WorstRelativeError: rel, Message: fmt.Sprintf(
+		"learned from %d decode and %d prefill observations at batch sizes %.3g to %.3g; a replica's capacity of %.3g req/s under the SLO (batch %.3g) has a standard error of %.1f%%",
+		s.DecodeSamples, s.PrefillSamples, s.BatchMin, s.BatchMax, c0, nOp, 100*rel)}
+}
+
+// pairVariance is the variance of g0·θ₀ + g1·θ₁ for standard errors se0,
+// se1 and correlation corr (a non-finite gradient gives an infinite
+// variance).
+func pairVariance(g0, g1, se0, se1, corr float64) float64 {
+	v := g0*g0*se0*se0 + g1*g1*se1*se1 + 2*g0*g1*corr*se0*se1
+	if math.IsNaN(v) {
+		return math.Inf(1)
+	}
+	return v
+}
+
 // relErr is the standard error of θ₀ + θ₁·x relative to its value.
 func relErr(value, se0, se1, corr, x float64) float64 {
-	v := se0*se0 + x*x*se1*se1 + 2*x*corr*se0*se1
 	if !(value > 0) {
 		return math.Inf(1)
 	}
-	return sqrt(v) / value
+	return sqrt(pairVariance(1, x, se0, se1, corr)) / value
 }
 
 // DefaultContradictionSigmas is how many standard errors a spec value may
@@ -135,7 +191,7 @@ const DefaultContradictionSigmas = 4
 // minContradictionSamples is the number of observations each relation needs
 // before it may contradict a spec: the standard errors are meaningful from
 // then on (the noise level is estimated), and the test is at 4 of them.
-const minContradictionSamples = 3
+const minContradictionSamples = 2
 
 // Contradiction says whether the observations contradict a spec profile:
 // once both relations have a few observations, some parameter of the

@@ -103,7 +103,7 @@ func TestContradiction(t *testing.T) {
 		"within 4 standard errors":   {spec: Params{Alpha: 8.35, Beta: 0.33, Gamma: 18.9, Delta: 0.0239}},
 		"beyond on one parameter":    {spec: Params{Alpha: 8.45, Beta: 0.3, Gamma: 15, Delta: 0.02}, want: true},
 		"looser test accepts it":     {spec: Params{Alpha: 8.45, Beta: 0.3, Gamma: 15, Delta: 0.02}, sigmas: 5},
-		"too few samples to say":     {spec: scaled(truthH100, 2), mutate: func(s *Estimate) { s.PrefillSamples = 2 }},
+		"too few samples to say":     {spec: scaled(truthH100, 2), mutate: func(s *Estimate) { s.PrefillSamples = 1 }},
 		"uncertain estimate accepts": {spec: scaled(truthH100, 2), mutate: func(s *Estimate) { s.StdErr = scaled(truthH100, 0.5) }},
 	}
 	for name, tc := range cases {
@@ -117,5 +117,54 @@ func TestContradiction(t *testing.T) {
 				t.Errorf("got %v %q, want %v", got, msg, tc.want)
 			}
 		})
+	}
+}
+
+func TestCapacityReadiness(t *testing.T) {
+	// A capacity linear in α and β and blind to γ and δ: the delta method
+	// is exact, so the relative standard error is known in closed form.
+	linear := func(p Params) float64 { return 50 - p.Alpha - 10*p.Beta }
+	est := Estimate{
+		Params:        truthH100,
+		StdErr:        Params{Alpha: 0.5, Beta: 0.02, Gamma: 10, Delta: 0.02},
+		CorrDecode:    -0.5,
+		DecodeSamples: 30, PrefillSamples: 30,
+		BatchMin: 2, BatchMax: 40,
+	}
+	c0 := linear(truthH100)
+	wantRel := math.Sqrt(0.5*0.5+100*0.02*0.02+2*(-1)*(-10)*(-0.5)*0.5*0.02) / c0
+	cases := map[string]struct {
+		capacity   func(Params) float64
+		th         Thresholds
+		wantUsable bool
+		wantReason ReadinessReason
+		wantRel    float64
+	}{
+		"blind to the uncertain prefill": {capacity: linear, wantUsable: true, wantReason: ReasonLearned, wantRel: wantRel},
+		"stricter bound refuses it":      {capacity: linear, th: Thresholds{MaxRelativeError: wantRel / 2}, wantReason: ReasonUncertain, wantRel: wantRel},
+		"depends on delta": {
+			capacity:   func(p Params) float64 { return 50 - 1000*p.Delta },
+			wantReason: ReasonUncertain, wantRel: 1000 * 0.02 / (50 - 1000*truthH100.Delta),
+		},
+		"no replica meets the SLO": {capacity: func(Params) float64 { return 0 }, wantReason: ReasonUncertain, wantRel: math.Inf(1)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := est.Readiness(tc.th, OperatingPoint{Batch: 30, Capacity: tc.capacity})
+			if diff := cmp.Diff([2]any{tc.wantUsable, tc.wantReason}, [2]any{got.Usable, got.Reason}); diff != "" {
+				t.Errorf("(-want +got):\n%s\nmessage: %s", diff, got.Message)
+			}
+			if !(math.Abs(got.WorstRelativeError-tc.wantRel) <= 1e-6*tc.wantRel) && got.WorstRelativeError != tc.wantRel {
+				t.Errorf("relative error %v, want %v", got.WorstRelativeError, tc.wantRel)
+			}
+			if got.Message == "" {
+				t.Error("no message")
+			}
+		})
+	}
+	// The same estimate under the rule on Td and Tp: δ's 100% standard
+	// error makes the prefill time uncertain.
+	if r := est.Readiness(Thresholds{}, OperatingPoint{Batch: 30, InputTokens: 1024}); r.Usable {
+		t.Errorf("the Td/Tp rule accepts a prefill slope known to 100%%: %s", r.Message)
 	}
 }

@@ -3,13 +3,18 @@
 // twice too slow and one twice too fast, against the true-profile operator,
 // and prints the table of docs/learned-profiles.md.
 //
-//	go run ./hack/learned-validation [-hours 24] [-seed 1] [-window 5m]
+//	go run ./hack/learned-validation [-hours 24] [-seed 1] [-window 5m] [-seeds 1,2,3,4,5]
+//
+// With -seeds it also prints, per start and seed, the attainment lost and
+// the cost added against the true-profile run of that seed.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llm-d/variant-autoscaler/replay/experiment"
@@ -20,6 +25,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "trace seed")
 	scale := flag.Float64("scale", 1, "rate multiplier")
 	window := flag.Duration("window", 5*time.Minute, "per-pod window fed to the estimators")
+	seedList := flag.String("seeds", "", "comma-separated trace seeds for the attainment-lost table (empty: none)")
 	flag.Parse()
 	start := time.Now()
 	runs, err := experiment.LearnedValidation(*seed, *scale, *hours, float64(window.Milliseconds()), experiment.LearnedStarts())
@@ -28,5 +34,23 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Print(experiment.LearnedMarkdown(runs, "chat-8b-l40s"))
+	if *seedList != "" {
+		var seeds []uint64
+		var all [][]experiment.LearnedRun
+		for _, f := range strings.Split(*seedList, ",") {
+			s, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "learned-validation: -seeds: %q is not a seed\n", f)
+				os.Exit(2)
+			}
+			rs, err := experiment.LearnedValidation(s, *scale, *hours, float64(window.Milliseconds()), experiment.LearnedStarts())
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "learned-validation:", err)
+				os.Exit(1)
+			}
+			seeds, all = append(seeds, s), append(all, rs)
+		}
+		fmt.Print("\n" + experiment.LearnedSeedsMarkdown(seeds, all, "chat-8b-l40s"))
+	}
 	fmt.Printf("\n(%d runs and the true-profile run in %s)\n", len(runs), time.Since(start).Round(time.Second))
 }

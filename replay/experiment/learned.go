@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
 	"github.com/llm-d/variant-autoscaler/estimator"
@@ -21,9 +22,11 @@ type LearnedStart struct {
 	SpecScale float64
 }
 
-// LearnedStarts are the three starts of the issue-15 validation.
+// LearnedStarts are the three starts of the issue-15 validation, and the
+// true profile as the spec: the reference for what learning itself costs
+// when the spec was right (the estimate replaces it once Usable).
 func LearnedStarts() []LearnedStart {
-	return []LearnedStart{{Name: "no profile"}, {Name: "2x too slow", SpecScale: 2}, {Name: "2x too fast", SpecScale: 0.5}}
+	return []LearnedStart{{Name: "no profile"}, {Name: "2x too slow", SpecScale: 2}, {Name: "2x too fast", SpecScale: 0.5}, {Name: "true profile", SpecScale: 1}}
 }
 
 // ParamTimes is, per parameter, the simulated time (s) from which the
@@ -202,6 +205,39 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, secs(v.FirstWithin10),
 			secs(w.Alpha), secs(w.Beta), secs(w.Gamma), secs(w.Delta),
 			v.Final.Alpha, v.Final.Beta, v.Final.Gamma, v.Final.Delta, v.Truth.Alpha, v.Truth.Beta, v.Truth.Gamma, v.Truth.Delta)
+	}
+	return out
+}
+
+// LearnedSeedsMarkdown renders, per start, the SLO attainment lost (points)
+// and the cost added (%) against the true-profile run of the same seed, and
+// when the learned profile became Usable, over several seeds: one seed's
+// day turns on a handful of plans at replica-count boundaries.
+func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) string {
+	out := "| start |"
+	for _, s := range seeds {
+		out += fmt.Sprintf(" seed %d |", s)
+	}
+	out += " mean attainment lost |\n|---|" + strings.Repeat("---|", len(seeds)+1) + "\n"
+	if len(runs) == 0 {
+		return out
+	}
+	for i := range runs[0] {
+		out += "| " + runs[0][i].Start.Name + " |"
+		lost := 0.0
+		for _, rs := range runs {
+			r := rs[i]
+			usable := "never"
+			for _, v := range r.Variants {
+				if v.Variant == variant && v.UsableAt >= 0 {
+					usable = fmt.Sprintf("%.0f min", v.UsableAt/60)
+				}
+			}
+			d := 100 * (r.TrueAttainment - r.Attainment)
+			lost += d / float64(len(runs))
+			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s |", -d, 100*(r.Cost/r.TrueCost-1), usable)
+		}
+		out += fmt.Sprintf(" %.2f pts |\n", lost)
 	}
 	return out
 }

@@ -41,7 +41,13 @@ func TestLearnedValidation(t *testing.T) {
 				t.Errorf("%s: final %s %v, want within %.0f%% of %v", r.Start.Name, p.name, p.got, 100*p.tol, p.want)
 			}
 		}
-		if r.Start.SpecScale == 0 {
+		if r.Start.SpecScale == 0 || r.Start.SpecScale == 1 {
+			// Without a profile the replicas are held until the estimate
+			// is Usable: by the capacity rule, within the first hour. A
+			// right spec is used until then.
+			if l40s.UsableAt < 0 || l40s.UsableAt > 3600 {
+				t.Errorf("%s: usable from %v s, want within the first hour", r.Start.Name, l40s.UsableAt)
+			}
 			continue
 		}
 		// A spec profile twice off is contradicted by the data and replaced

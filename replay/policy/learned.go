@@ -183,24 +183,6 @@ func (o *Learned) learn(now float64, m Model) error {
 	return nil
 }
 
-// operatingBatch is the batch a replica runs at under the plan: the
-// model's effective concurrency at the replica's capacity with profile p.
-func operatingBatch(p allocator.Profile, slo allocator.SLO, in, out float64) float64 {
-	md, err := allocator.NewModel(p, in, math.Max(out, 1))
-	if err != nil {
-		return 0
-	}
-	c, err := md.Capacity(slo)
-	if err != nil {
-		return 0
-	}
-	pred, err := md.Predict(c)
-	if err != nil {
-		return 0
-	}
-	return pred.Concurrency
-}
-
 func (o *Learned) plan(now float64, m Model, env *Env) error {
 	l := env.Scraper.Load(m.Name, o.Window)
 	pol := o.Policy
@@ -219,9 +201,8 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 		vs[i] = truth[i]
 		e := o.est[v.Name]
 		est := e.Estimate()
-		learned := allocator.Profile{MaxBatchSize: v.Profile.MaxBatchSize,
-			Alpha: est.Params.Alpha, Beta: est.Params.Beta, Gamma: est.Params.Gamma, Delta: est.Params.Delta}
-		op := estimator.OperatingPoint{Batch: operatingBatch(learned, m.SLO, l.AvgIn, l.AvgOut), InputTokens: l.AvgIn}
+		learned := learning.Profile(est.Params, v.Profile.MaxBatchSize)
+		op := learning.OperatingPoint(est.Params, v.Profile.MaxBatchSize, m.SLO, l.AvgIn, l.AvgOut)
 		var specParams *estimator.Params
 		spec, hasSpec := o.Spec(v)
 		if hasSpec {

@@ -1,0 +1,47 @@
+package learning
+
+import (
+	"math"
+
+	"github.com/llm-d/variant-autoscaler/allocator"
+	"github.com/llm-d/variant-autoscaler/estimator"
+)
+
+// Profile is the allocator's profile for estimated parameters (α kept
+// above the allocator's floor).
+func Profile(p estimator.Params, maxBatch int) allocator.Profile {
+	return allocator.Profile{MaxBatchSize: maxBatch, Alpha: math.Max(p.Alpha, estimator.MinAlpha), Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta}
+}
+
+// OperatingPoint is where the plan would run a replica of a variant with
+// parameters p, for the readiness rule: the batch at the replica's
+// capacity under the SLO for requests of in and out tokens, and that
+// capacity as a function of the parameters, so the rule can weigh the
+// uncertainty of each parameter by how much the plan depends on it. The
+// batch is 0 when the capacity cannot be computed (the rule then takes the
+// largest batch observed).
+func OperatingPoint(p estimator.Params, maxBatch int, slo allocator.SLO, in, out float64) estimator.OperatingPoint {
+	out = math.Max(out, 1)
+	capacity := func(q estimator.Params) float64 {
+		md, err := allocator.NewModel(Profile(q, maxBatch), in, out)
+		if err != nil {
+			return 0
+		}
+		c, err := md.Capacity(slo)
+		if err != nil {
+			return 0
+		}
+		return c
+	}
+	op := estimator.OperatingPoint{InputTokens: in, Capacity: capacity}
+	md, err := allocator.NewModel(Profile(p, maxBatch), in, out)
+	if err != nil {
+		return op
+	}
+	if c, err := md.Capacity(slo); err == nil && c > 0 {
+		if pred, err := md.Predict(c); err == nil {
+			op.Batch = pred.Concurrency
+		}
+	}
+	return op
+}

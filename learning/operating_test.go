@@ -1,0 +1,49 @@
+package learning
+
+import (
+	"testing"
+
+	"github.com/llm-d/variant-autoscaler/allocator"
+	"github.com/llm-d/variant-autoscaler/estimator"
+)
+
+func TestOperatingPointIsTheAllocators(t *testing.T) {
+	slo := allocator.SLO{TTFT: 1000, ITL: 60}
+	op := OperatingPoint(truth, 64, slo, 250, 200)
+	md, err := allocator.NewModel(Profile(truth, 64), 250, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := md.Capacity(slo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := md.Predict(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Batch != pred.Concurrency || op.InputTokens != 250 {
+		t.Errorf("batch %v and input tokens %v, want the allocator's %v and 250", op.Batch, op.InputTokens, pred.Concurrency)
+	}
+	if got := op.Capacity(truth); got != want {
+		t.Errorf("capacity %v, want the allocator's %v", got, want)
+	}
+	slower := estimator.Params{Alpha: 2 * truth.Alpha, Beta: 2 * truth.Beta, Gamma: 2 * truth.Gamma, Delta: 2 * truth.Delta}
+	if got := op.Capacity(slower); !(got > 0 && got < want) {
+		t.Errorf("a server twice as slow has capacity %v, want in (0, %v)", got, want)
+	}
+
+	// An SLO no replica meets: no operating batch, and a capacity of 0,
+	// which the readiness rule takes as uncertain.
+	none := OperatingPoint(truth, 64, allocator.SLO{TTFT: 1000, ITL: 1}, 250, 200)
+	if none.Batch != 0 || none.Capacity(truth) != 0 {
+		t.Errorf("infeasible SLO: batch %v, capacity %v, want 0 and 0", none.Batch, none.Capacity(truth))
+	}
+	est := learnt(t, 200).Estimate()
+	if r := est.Readiness(estimator.Thresholds{}, none); r.Usable || r.Reason != estimator.ReasonUncertain {
+		t.Errorf("usable where no replica meets the SLO: %+v", r)
+	}
+	if r := est.Readiness(estimator.Thresholds{}, op); !r.Usable {
+		t.Errorf("200 clean observations not usable: %s", r.Message)
+	}
+}
