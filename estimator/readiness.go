@@ -17,10 +17,10 @@ type Thresholds struct {
 	// seen. Default 0.5.
 	MinCoverage float64
 	// MaxRelativeError bounds the standard error, relative to the value, of
-	// a replica's capacity under the SLO when the operating point gives the
-	// capacity function, else of the predicted decode step Td(n) and
-	// prefill Tp(n) over the operating range of batch sizes 1..operating
-	// batch. Default 0.05: two standard errors within 10%.
+	// the predicted decode step Td(n) and prefill Tp(n) over the operating
+	// range of batch sizes 1..operating batch, or of a replica's capacity
+	// under the SLO when the operating point gives the capacity function
+	// (either suffices). Default 0.05: two standard errors within 10%.
 	MaxRelativeError float64
 }
 
@@ -55,8 +55,9 @@ type OperatingPoint struct {
 	InputTokens float64
 	// Capacity, when set, is the planner's capacity of one replica under
 	// the SLO (req/s) with the given parameters (0 or less: none). The
-	// uncertainty rule is then applied to it, the quantity the replica count
-	// is made of, instead of to Td and Tp: a parameter the plan hardly
+	// uncertainty rule then also accepts an estimate whose capacity, the
+	// quantity the replica count is made of, is known well enough, even if
+	// Td or Tp over the operating range is not: a parameter the plan hardly
 	// depends on need not be known to 5% before the profile is used.
 	Capacity func(Params) float64
 }
@@ -78,8 +79,9 @@ type Readiness struct {
 	Reason  ReadinessReason
 	Message string
 	// WorstRelativeError is the largest relative standard error of Td or
-	// Tp over the operating range, or that of the capacity when the
-	// operating point gives one (NaN before the samples suffice).
+	// Tp over the operating range, or that of the capacity when that is what
+	// made the estimate usable; when neither did, the smaller of the two
+	// (NaN before the samples suffice).
 	WorstRelativeError float64
 }
 
@@ -107,9 +109,22 @@ func (s Estimate) Readiness(th Thresholds, op OperatingPoint) Readiness {
 			"batch sizes %.3g to %.3g observed; the plan runs replicas at %.3g, and at least %.3g must have been seen",
 			s.BatchMin, s.BatchMax, nOp, th.MinCoverage*nOp)}
 	}
-	if op.Capacity != nil {
-		return s.capacityReadiness(th, op.Capacity, nOp)
+	steps := s.stepTimesReadiness(th, nOp, in)
+	if steps.Usable || op.Capacity == nil {
+		return steps
 	}
+	capacity := s.capacityReadiness(th, op.Capacity, nOp)
+	if capacity.Usable {
+		return capacity
+	}
+	return Readiness{Reason: ReasonUncertain, WorstRelativeError: math.Min(steps.WorstRelativeError, capacity.WorstRelativeError),
+		Message: steps.Message + ", and " + capacity.Message}
+}
+
+// stepTimesReadiness is the uncertainty rule on the step times: the
+// relative standard errors of Td(n) and Tp(n) (with the covariance of each
+// pair) at nine points from batch 1 to nOp.
+func (s Estimate) stepTimesReadiness(th Thresholds, nOp, in float64) Readiness {
 	worst, at, which := 0.0, 0.0, ""
 	const points = 8
 	for i := range points + 1 {

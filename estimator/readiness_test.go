@@ -138,7 +138,7 @@ func TestCapacityReadiness(t *testing.T) {
 		th         Thresholds
 		wantUsable bool
 		wantReason ReadinessReason
-		wantRel    float64
+		wantRel    float64 // 0: not checked
 	}{
 		"blind to the uncertain prefill": {capacity: linear, wantUsable: true, wantReason: ReasonLearned, wantRel: wantRel},
 		"stricter bound refuses it":      {capacity: linear, th: Thresholds{MaxRelativeError: wantRel / 2}, wantReason: ReasonUncertain, wantRel: wantRel},
@@ -146,7 +146,7 @@ func TestCapacityReadiness(t *testing.T) {
 			capacity:   func(p Params) float64 { return 50 - 1000*p.Delta },
 			wantReason: ReasonUncertain, wantRel: 1000 * 0.02 / (50 - 1000*truthH100.Delta),
 		},
-		"no replica meets the SLO": {capacity: func(Params) float64 { return 0 }, wantReason: ReasonUncertain, wantRel: math.Inf(1)},
+		"no replica meets the SLO": {capacity: func(Params) float64 { return 0 }, wantReason: ReasonUncertain},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -154,7 +154,7 @@ func TestCapacityReadiness(t *testing.T) {
 			if diff := cmp.Diff([2]any{tc.wantUsable, tc.wantReason}, [2]any{got.Usable, got.Reason}); diff != "" {
 				t.Errorf("(-want +got):\n%s\nmessage: %s", diff, got.Message)
 			}
-			if !(math.Abs(got.WorstRelativeError-tc.wantRel) <= 1e-6*tc.wantRel) && got.WorstRelativeError != tc.wantRel {
+			if tc.wantRel != 0 && !(math.Abs(got.WorstRelativeError-tc.wantRel) <= 1e-6*tc.wantRel) {
 				t.Errorf("relative error %v, want %v", got.WorstRelativeError, tc.wantRel)
 			}
 			if got.Message == "" {
@@ -162,9 +162,16 @@ func TestCapacityReadiness(t *testing.T) {
 			}
 		})
 	}
-	// The same estimate under the rule on Td and Tp: δ's 100% standard
-	// error makes the prefill time uncertain.
+	// The same estimate under the rule on Td and Tp alone: δ's 100%
+	// standard error makes the prefill time uncertain.
 	if r := est.Readiness(Thresholds{}, OperatingPoint{Batch: 30, InputTokens: 1024}); r.Usable {
 		t.Errorf("the Td/Tp rule accepts a prefill slope known to 100%%: %s", r.Message)
+	}
+	// Either rule suffices: step times known to 1% are usable whatever the
+	// capacity's uncertainty.
+	sharp := est
+	sharp.StdErr = Params{Alpha: 0.01, Beta: 0.0005, Gamma: 0.05, Delta: 0.00005}
+	if r := sharp.Readiness(Thresholds{}, OperatingPoint{Batch: 30, InputTokens: 1024, Capacity: func(Params) float64 { return 0 }}); !r.Usable {
+		t.Errorf("step times known to 1%% are not usable: %s", r.Message)
 	}
 }

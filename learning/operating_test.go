@@ -33,17 +33,21 @@ func TestOperatingPointIsTheAllocators(t *testing.T) {
 		t.Errorf("a server twice as slow has capacity %v, want in (0, %v)", got, want)
 	}
 
-	// An SLO no replica meets: no operating batch, and a capacity of 0,
-	// which the readiness rule takes as uncertain.
+	// An SLO no replica meets: no operating batch and a capacity of 0. A
+	// profile whose step times are known is usable all the same (the plan
+	// then says the SLO is infeasible); a barely fed one is not.
 	none := OperatingPoint(truth, 64, allocator.SLO{TTFT: 1000, ITL: 1}, 250, 200)
 	if none.Batch != 0 || none.Capacity(truth) != 0 {
 		t.Errorf("infeasible SLO: batch %v, capacity %v, want 0 and 0", none.Batch, none.Capacity(truth))
 	}
-	est := learnt(t, 200).Estimate()
-	if r := est.Readiness(estimator.Thresholds{}, none); r.Usable || r.Reason != estimator.ReasonUncertain {
-		t.Errorf("usable where no replica meets the SLO: %+v", r)
-	}
-	if r := est.Readiness(estimator.Thresholds{}, op); !r.Usable {
-		t.Errorf("200 clean observations not usable: %s", r.Message)
+	for _, tc := range []struct {
+		observations int
+		op           estimator.OperatingPoint
+		wantUsable   bool
+	}{{200, op, true}, {200, none, true}, {12, none, false}} {
+		r := learnt(t, tc.observations).Estimate().Readiness(estimator.Thresholds{}, tc.op)
+		if r.Usable != tc.wantUsable {
+			t.Errorf("%d observations, operating batch %v: usable %v (%s), want %v", tc.observations, tc.op.Batch, r.Usable, r.Message, tc.wantUsable)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,7 @@ type options struct {
 	maxReplicasPerVariant   int
 	allowInsecureCreds      bool
 	requireTargetOptIn      bool
+	memoryLimitRatio        float64
 	zap                     zap.Options
 
 	// kubeconfig is controller-runtime's --kubeconfig, for the external
@@ -106,6 +108,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
 		"Address of Go's /debug/pprof profiles (CPU, heap), e.g. 127.0.0.1:6060; \"0\" (the default) disables them. "+
 			"Unauthenticated: bind it to loopback.")
+	fs.Float64Var(&o.memoryLimitRatio, "memory-limit-ratio", 0.9,
+		"Set Go's soft memory limit to this fraction of the container's memory limit (cgroup), so that the garbage collector "+
+			"works harder near the limit instead of the process being killed; 0 disables it. GOMEMLIMIT, when set, takes precedence.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader among the manager's replicas (a Lease); only the leader plans and actuates.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
@@ -256,6 +261,9 @@ func (o *options) validate(args []string) error {
 	if o.maxReplicasPerVariant != 0 && (o.maxReplicasPerVariant < 1 || o.maxReplicasPerVariant > llmdv1alpha1.MaxReplicasLimit) {
 		add("--max-replicas-per-variant %d: must be from 1 to %d (or 0 for the ConfigMap's value)", o.maxReplicasPerVariant, llmdv1alpha1.MaxReplicasLimit)
 	}
+	if !(o.memoryLimitRatio >= 0 && o.memoryLimitRatio <= 1) {
+		add("--memory-limit-ratio %v: must be from 0 (off) to 1", o.memoryLimitRatio)
+	}
 	if !(o.syntheticPeakRate >= 0) {
 		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)
 	}
@@ -305,6 +313,13 @@ func run(args, environ []string, stderr io.Writer) int {
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger.WithName("client-go"))
 	setupLog := logger.WithName("setup")
+
+	if limit, err := cgroupMemoryLimit("/sys/fs/cgroup"); err != nil {
+		setupLog.Error(err, "No Go memory limit set")
+	} else if soft := softMemoryLimit(o.memoryLimitRatio, limit, environ); soft > 0 {
+		debug.SetMemoryLimit(soft)
+		setupLog.Info("Go soft memory limit set", "bytes", soft, "cgroupLimit", limit, "ratio", o.memoryLimitRatio)
+	}
 
 	ctx := ctrl.SetupSignalHandler()
 	if err := start(ctx, o, environ); err != nil {

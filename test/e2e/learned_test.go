@@ -21,9 +21,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/llm-d/variant-autoscaler/allocator"
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/internal/emulator"
 	"github.com/llm-d/variant-autoscaler/learning"
 	"github.com/llm-d/variant-autoscaler/loadsource"
@@ -183,21 +185,34 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 	t.Logf("learned α=%s β=%s γ=%s δ=%s (true %g %g %g %g) from %d decode and %d prefill windows, batch %s to %s",
 		lp.Decode.Alpha, lp.Decode.Beta, lp.Prefill.Gamma, lp.Prefill.Delta, truth.Alpha, truth.Beta, truth.Gamma, truth.Delta,
 		lp.DecodeSamples, lp.PrefillSamples, lp.BatchMin, lp.BatchMax)
-	// The step times from batch 1 to 30 within 15% (the readiness rule
-	// asks for two standard errors within 10%; windows of 10 s through
-	// Prometheus are noisier than the simulator's). The decode step at batch
-	// 1 within 25%: noise in the batch read from 10 s windows biases β low
-	// and α high (errors in variables, docs/learned-profiles.md); about one
-	// run in four learned it 16% high, while the operating range was right.
+	// A replica's capacity under the SLO, bound here by the ITL (batch about
+	// 10), is what the plan is made of. Learned from windows of 10 s through
+	// Prometheus, the early estimate is biased (α high, β low: errors in
+	// variables, docs/learned-profiles.md), and this capacity is several
+	// times as sensitive as the step times: the learned one was 0.76 to 0.88
+	// of the true one in eleven runs. Checked: never above the true capacity
+	// by more than 10% (a plan that would miss the SLO) nor below 60% of it.
+	slo := allocator.SLO{TTFT: 1000, ITL: 30}
+	trueParams := estimator.Params{Alpha: truth.Alpha, Beta: truth.Beta, Gamma: truth.Gamma, Delta: truth.Delta}
+	capacity := learning.OperatingPoint(trueParams, truth.MaxBatchSize, slo, 512, 128).Capacity
+	learnedCapacity, trueCapacity := capacity(est.Params), capacity(trueParams)
+	t.Logf("capacity under the SLO at 512/128 tokens: learned %.3f, true %.3f req/s (ratio %.3f)",
+		learnedCapacity, trueCapacity, learnedCapacity/trueCapacity)
+	g.Expect(learnedCapacity).To(And(BeNumerically("<=", 1.1*trueCapacity), BeNumerically(">=", 0.6*trueCapacity)), "capacity under the SLO")
+	// The decode step over the operating range within 15%, at batch 1
+	// within 25%: noise in the batch read from 10 s windows biases β low
+	// and α high (errors in variables, docs/learned-profiles.md). The
+	// prefill where it is observed (a step admitting one request) within
+	// 15%; the allocator's Tp(n) = γ + δ·in·n beyond it extrapolates δ,
+	// which the capacity here hardly depends on.
 	for _, n := range []float64{1, 10, 30} {
 		tolerance := 0.15
 		if n == 1 {
 			tolerance = 0.25
 		}
 		g.Expect(est.Params.Decode(n)).To(BeNumerically("~", truth.Alpha+truth.Beta*n, tolerance*(truth.Alpha+truth.Beta*n)), "decode step at batch %v", n)
-		g.Expect(est.Params.Prefill(n, 512)).To(BeNumerically("~", truth.Gamma+truth.Delta*512*n, 0.15*(truth.Gamma+truth.Delta*512*n)),
-			"prefill at batch %v", n)
 	}
+	g.Expect(est.Params.Prefill(1, 512)).To(BeNumerically("~", truth.Gamma+truth.Delta*512, 0.15*(truth.Gamma+truth.Delta*512)), "prefill of one request")
 	g.Eventually(func(g Gomega) {
 		c := condition(g, llmdv1alpha1.ConditionOptimized)
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)

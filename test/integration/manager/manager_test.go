@@ -219,6 +219,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--kube-api-qps=0"}, "--kube-api-qps 0: must be greater than 0, or -1"},
 		{[]string{"--metrics-bind-address=8443"}, `--metrics-bind-address: "8443" is not host:port`},
 		{[]string{"--pprof-bind-address=6060"}, `--pprof-bind-address: "6060" is not host:port`},
+		{[]string{"--memory-limit-ratio=1.5"}, "--memory-limit-ratio 1.5: must be from 0 (off) to 1"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -237,7 +238,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
 			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
-			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address"} {
+			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
