@@ -204,8 +204,11 @@ func relErr(value, se0, se1, corr, x float64) float64 {
 const DefaultContradictionSigmas = 4
 
 // minContradictionSamples is the number of observations each relation needs
-// before it may contradict a spec: the standard errors are meaningful from
-// then on (the noise level is estimated), and the test is at 4 of them.
+// before it may contradict a spec: not one alone, which may be a burst or a
+// cold start, and the test is at 4 standard errors. Two (rather than three)
+// replace a spec twice too fast one refresh sooner, which on the
+// validation day removed the under-provisioned first minutes
+// (docs/learned-profiles.md).
 const minContradictionSamples = 2
 
 // Contradiction says whether the observations contradict a spec profile:
