@@ -22,23 +22,19 @@ func Profile(p estimator.Params, maxBatch int) allocator.Profile {
 // largest batch observed).
 func OperatingPoint(p estimator.Params, maxBatch int, slo allocator.SLO, in, out float64) estimator.OperatingPoint {
 	out = math.Max(out, 1)
-	capacity := func(q estimator.Params) float64 {
+	model := func(q estimator.Params) (md allocator.Model, capacity float64, ok bool) {
 		md, err := allocator.NewModel(Profile(q, maxBatch), in, out)
 		if err != nil {
-			return 0
+			return md, 0, false
 		}
 		c, err := md.Capacity(slo)
-		if err != nil {
-			return 0
-		}
+		return md, c, err == nil && c > 0
+	}
+	op := estimator.OperatingPoint{InputTokens: in, Capacity: func(q estimator.Params) float64 {
+		_, c, _ := model(q)
 		return c
-	}
-	op := estimator.OperatingPoint{InputTokens: in, Capacity: capacity}
-	md, err := allocator.NewModel(Profile(p, maxBatch), in, out)
-	if err != nil {
-		return op
-	}
-	if c, err := md.Capacity(slo); err == nil && c > 0 {
+	}}
+	if md, c, ok := model(p); ok {
 		if pred, err := md.Predict(c); err == nil {
 			op.Batch = pred.Concurrency
 		}
