@@ -30,12 +30,16 @@ func OperatingPoint(p estimator.Params, maxBatch int, slo allocator.SLO, in, out
 		c, err := md.Capacity(slo)
 		return md, c, err == nil && c > 0
 	}
+	md, atP, ok := model(p)
 	op := estimator.OperatingPoint{InputTokens: in, Capacity: func(q estimator.Params) float64 {
+		if q == p {
+			return atP // the readiness rule asks for it first: computed once
+		}
 		_, c, _ := model(q)
 		return c
 	}}
-	if md, c, ok := model(p); ok {
-		if pred, err := md.Predict(c); err == nil {
+	if ok {
+		if pred, err := md.Predict(atP); err == nil {
 			op.Batch = pred.Concurrency
 		}
 	}

@@ -43,10 +43,12 @@ func main() {
 				fmt.Fprintf(os.Stderr, "learned-validation: -seeds: %q is not a seed\n", f)
 				os.Exit(2)
 			}
-			rs, err := experiment.LearnedValidation(s, *scale, *hours, float64(window.Milliseconds()), experiment.LearnedStarts())
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "learned-validation:", err)
-				os.Exit(1)
+			rs := runs // the -seed runs above: not run twice
+			if s != *seed {
+				if rs, err = experiment.LearnedValidation(s, *scale, *hours, float64(window.Milliseconds()), experiment.LearnedStarts()); err != nil {
+					fmt.Fprintln(os.Stderr, "learned-validation:", err)
+					os.Exit(1)
+				}
 			}
 			seeds, all = append(seeds, s), append(all, rs)
 		}
