@@ -13,6 +13,10 @@ import (
 // manager's --prometheus-allow-insecure-credentials flag sets it).
 const KeyPrometheusAllowInsecureCredentials = "PROMETHEUS_ALLOW_INSECURE_CREDENTIALS"
 
+// KeyGatewayAllowInsecureCredentials is its namesake for the endpoint
+// pickers' token (--gateway-allow-insecure-credentials).
+const KeyGatewayAllowInsecureCredentials = "GATEWAY_ALLOW_INSECURE_CREDENTIALS"
+
 // envOnlyKeys are read only from the manager's environment (which a Secret
 // or a flag feeds), never from the ConfigMap: anyone with the view role can
 // read a ConfigMap, and whoever can edit it must not be able to obtain or
@@ -20,7 +24,7 @@ const KeyPrometheusAllowInsecureCredentials = "PROMETHEUS_ALLOW_INSECURE_CREDENT
 var envOnlyKeys = []string{
 	KeyPrometheusBearerToken, KeyPrometheusTokenPath,
 	KeyPrometheusInsecureSkipVerify, KeyPrometheusAllowInsecureCredentials,
-	KeyGatewayBearerToken, KeyGatewayTokenPath, KeyGatewayTLSInsecureSkipVerify,
+	KeyGatewayBearerToken, KeyGatewayTokenPath, KeyGatewayTLSInsecureSkipVerify, KeyGatewayAllowInsecureCredentials,
 }
 
 // IsEnvOnlyKey reports whether a key of variantautoscaling-config may only be
@@ -54,6 +58,44 @@ func checkCredentials(p PrometheusConfig, urlFromEnv bool, probs *problems) {
 	if p.InsecureSkipVerify {
 		probs.addEnv(KeyPrometheusInsecureSkipVerify, true, fmt.Errorf("refusing to send the Prometheus token without verifying the server certificate; "+
 			"give %s or set %s=true (tests only)", KeyPrometheusCACertPath, KeyPrometheusAllowInsecureCredentials))
+	}
+}
+
+// checkGatewayCredentials is checkCredentials for the endpoint pickers'
+// token, which is usually the operator's own ServiceAccount token: the
+// endpoints it goes to (listed or discovered) must come from the manager's
+// environment, over https with the server verified.
+func checkGatewayCredentials(g GatewayConfig, fromEnv map[string]bool, probs *problems) {
+	c := g.Conn
+	if c.BearerToken == "" && c.TokenPath == "" {
+		return
+	}
+	if c.BearerToken != "" && c.TokenPath != "" {
+		probs.addEnv(KeyGatewayTokenPath, true,
+			fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", KeyGatewayBearerToken))
+	}
+	for _, key := range []string{KeyGatewayEPPEndpoints, KeyGatewayEPPServiceSelector} {
+		if _, set := fromEnv[key]; set && !fromEnv[key] {
+			probs.add(key, errors.New("with a gateway token configured, the endpoint pickers must come from the manager's "+
+				"environment: a ConfigMap edit must never redirect the operator's token to another server"))
+		}
+	}
+	if c.AllowInsecureCredentials {
+		return
+	}
+	for _, e := range g.EndpointList() {
+		if strings.HasPrefix(strings.ToLower(e.URL), "http://") {
+			probs.addEnv(KeyGatewayEPPEndpoints, fromEnv[KeyGatewayEPPEndpoints], fmt.Errorf("refusing to send the gateway token over plain HTTP to %s (namespace %s); "+
+				"use https:// or set %s=true (tests only)", RedactURL(e.URL), e.Namespace, KeyGatewayAllowInsecureCredentials))
+		}
+	}
+	if g.ServiceSelector != "" && g.withDefaults().Scheme == "http" {
+		probs.addEnv(KeyGatewayEPPScheme, fromEnv[KeyGatewayEPPScheme], fmt.Errorf("refusing to send the gateway token over plain HTTP to the discovered endpoint pickers; "+
+			"use https or set %s=true (tests only)", KeyGatewayAllowInsecureCredentials))
+	}
+	if c.InsecureSkipVerify {
+		probs.addEnv(KeyGatewayTLSInsecureSkipVerify, true, fmt.Errorf("refusing to send the gateway token without verifying the server certificate; "+
+			"give %s or set %s=true (tests only)", KeyGatewayCACertPath, KeyGatewayAllowInsecureCredentials))
 	}
 }
 

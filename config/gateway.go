@@ -255,6 +255,7 @@ var gatewayKeys = []operatorKey{
 		return nil
 	}},
 	{KeyGatewayTokenPath, setString(func(o *OperatorConfig) *string { return &o.Gateway.Conn.TokenPath })},
+	{KeyGatewayAllowInsecureCredentials, setBool(func(o *OperatorConfig) *bool { return &o.Gateway.Conn.AllowInsecureCredentials })},
 }
 
 // The gateway keys are part of the operator ConfigMap.

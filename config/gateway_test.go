@@ -9,7 +9,7 @@ import (
 
 func TestParseGatewayConfig(t *testing.T) {
 	cases := map[string]struct {
-		data        map[string]string
+		data, env   map[string]string
 		want        GatewayConfig
 		wantErr     []string
 		wantEndList []GatewayEndpoint
@@ -58,10 +58,59 @@ func TestParseGatewayConfig(t *testing.T) {
 		"poll not duration": {data: map[string]string{KeyGatewayPollInterval: "1"}, wantErr: []string{KeyGatewayPollInterval, "not a Go duration"}},
 		// Issue 12: credentials only from the manager's environment.
 		"token path in the ConfigMap": {data: map[string]string{KeyGatewayTokenPath: "/t"}, wantErr: []string{KeyGatewayTokenPath, "read only from the manager's environment"}},
+		"allowing insecure credentials in the ConfigMap": {data: map[string]string{KeyGatewayAllowInsecureCredentials: "true"},
+			wantErr: []string{KeyGatewayAllowInsecureCredentials, "read only from the manager's environment"}},
+		// The token is usually the operator's ServiceAccount token: it goes
+		// only where the environment says, over verified https.
+		"token to endpoints from the environment": {
+			env: map[string]string{KeyGatewayTokenPath: "/t", KeyGatewayEPPEndpoints: "team-a=https://epp.team-a.svc:9090/metrics",
+				KeyGatewayEPPServiceSelector: "app=epp"},
+			want:        GatewayConfig{Endpoints: "team-a=https://epp.team-a.svc:9090/metrics", ServiceSelector: "app=epp", Conn: PrometheusConfig{TokenPath: "/t"}},
+			wantEndList: []GatewayEndpoint{{Namespace: "team-a", URL: "https://epp.team-a.svc:9090/metrics"}},
+		},
+		"token to endpoints from the ConfigMap": {
+			data:    map[string]string{KeyGatewayEPPEndpoints: "team-a=https://attacker.example/metrics"},
+			env:     map[string]string{KeyGatewayTokenPath: "/t"},
+			wantErr: []string{`key "GATEWAY_EPP_ENDPOINTS"`, "must never redirect the operator's token"},
+		},
+		"token to a selector from the ConfigMap": {
+			data:    map[string]string{KeyGatewayEPPServiceSelector: "app=mine"},
+			env:     map[string]string{KeyGatewayBearerToken: "s3cret"},
+			wantErr: []string{`key "GATEWAY_EPP_SERVICE_SELECTOR"`, "must never redirect the operator's token"},
+		},
+		"token over plain HTTP": {
+			env:     map[string]string{KeyGatewayTokenPath: "/t", KeyGatewayEPPEndpoints: "team-a=http://epp.team-a.svc:9090/metrics"},
+			wantErr: []string{"environment variable GATEWAY_EPP_ENDPOINTS", "refusing to send the gateway token over plain HTTP to http://epp.team-a.svc:9090/metrics (namespace team-a)", KeyGatewayAllowInsecureCredentials},
+		},
+		"token to discovered endpoints over plain HTTP": {
+			data:    map[string]string{KeyGatewayEPPScheme: "http"},
+			env:     map[string]string{KeyGatewayTokenPath: "/t", KeyGatewayEPPServiceSelector: "app=epp"},
+			wantErr: []string{`key "GATEWAY_EPP_SCHEME"`, "discovered endpoint pickers", KeyGatewayAllowInsecureCredentials},
+		},
+		"token without verification": {
+			env:     map[string]string{KeyGatewayBearerToken: "s3cret", KeyGatewayTLSInsecureSkipVerify: "true"},
+			wantErr: []string{"environment variable GATEWAY_TLS_INSECURE_SKIP_VERIFY", "without verifying the server certificate"},
+		},
+		"token and token file": {
+			env:     map[string]string{KeyGatewayBearerToken: "s3cret", KeyGatewayTokenPath: "/t"},
+			wantErr: []string{"environment variable GATEWAY_TOKEN_PATH", "not both"},
+		},
+		"token over plain HTTP, explicitly allowed": {
+			env: map[string]string{KeyGatewayTokenPath: "/t", KeyGatewayEPPEndpoints: "team-a=http://127.0.0.1:9400/metrics",
+				KeyGatewayTLSInsecureSkipVerify: "true", KeyGatewayAllowInsecureCredentials: "true"},
+			want: GatewayConfig{Endpoints: "team-a=http://127.0.0.1:9400/metrics",
+				Conn: PrometheusConfig{TokenPath: "/t", InsecureSkipVerify: true, AllowInsecureCredentials: true}},
+			wantEndList: []GatewayEndpoint{{Namespace: "team-a", URL: "http://127.0.0.1:9400/metrics"}},
+		},
+		"plain HTTP without a token": {
+			data:        map[string]string{KeyGatewayEPPEndpoints: "team-a=http://127.0.0.1:9400/metrics"},
+			want:        GatewayConfig{Endpoints: "team-a=http://127.0.0.1:9400/metrics"},
+			wantEndList: []GatewayEndpoint{{Namespace: "team-a", URL: "http://127.0.0.1:9400/metrics"}},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := ParseOperatorConfig(tc.data, nil)
+			got, err := ParseOperatorConfig(tc.data, tc.env)
 			checkErr(t, err, tc.wantErr)
 			if len(tc.wantErr) > 0 {
 				return

@@ -327,6 +327,7 @@ func ParseOperatorConfig(data, env map[string]string) (OperatorConfig, error) {
 			fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", KeyPrometheusBearerToken))
 	}
 	checkCredentials(p, fromEnv[KeyPrometheusBaseURL], &probs)
+	checkGatewayCredentials(out.Gateway, fromEnv, &probs)
 
 	if err := probs.err(); err != nil {
 		return DefaultOperatorConfig(), err

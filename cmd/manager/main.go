@@ -74,6 +74,7 @@ type options struct {
 	externalMetricsCertDir  string
 	maxReplicasPerVariant   int
 	allowInsecureCreds      bool
+	allowInsecureGWCreds    bool
 	requireTargetOptIn      bool
 	memoryLimitRatio        float64
 	zap                     zap.Options
@@ -146,6 +147,8 @@ func bindFlags(fs *flag.FlagSet) *options {
 			"overrides MAX_REPLICAS_PER_VARIANT. 0: the ConfigMap's value, default 100.")
 	fs.BoolVar(&o.allowInsecureCreds, "prometheus-allow-insecure-credentials", false,
 		"Allow sending the Prometheus token over plain http:// or without verifying the server certificate. For tests only.")
+	fs.BoolVar(&o.allowInsecureGWCreds, "gateway-allow-insecure-credentials", false,
+		"Allow sending the endpoint pickers' token (GATEWAY_TOKEN_PATH, GATEWAY_BEARER_TOKEN) over plain http:// or without verifying the server certificate. For tests only.")
 	fs.BoolVar(&o.requireTargetOptIn, "require-target-opt-in", true,
 		"With --actuation=scale, scale only workloads annotated "+llmdv1alpha1.AnnotationScaledBy+" with the VA's name (or \"*\"), "+
 			"so that creating a VA never lets anyone scale a workload they could not scale themselves.")
@@ -468,6 +471,9 @@ func operatorEnv(o *options, environ []string) map[string]string {
 	}
 	if o.allowInsecureCreds {
 		env[config.KeyPrometheusAllowInsecureCredentials] = "true"
+	}
+	if o.allowInsecureGWCreds {
+		env[config.KeyGatewayAllowInsecureCredentials] = "true"
 	}
 	return env
 }

@@ -238,7 +238,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
 			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
-			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio"} {
+			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio", "gateway-allow-insecure-credentials"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
