@@ -1,16 +1,14 @@
 package externalmetrics
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 )
 
-func TestGetExternalMetric(t *testing.T) {
+func TestValues(t *testing.T) {
 	desired := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricName}, []string{"namespace", "variant_name", "target_name"})
 	desired.With(prometheus.Labels{"namespace": "a", "variant_name": "v1", "target_name": "d1"}).Set(20)
 	desired.With(prometheus.Labels{"namespace": "a", "variant_name": "v2", "target_name": "d2"}).Set(0)
@@ -20,9 +18,7 @@ func TestGetExternalMetric(t *testing.T) {
 	cases := map[string]struct {
 		namespace  string
 		selector   string
-		metric     string
 		wantValues map[string]int64
-		wantErr    bool
 	}{
 		"one variant by name":             {namespace: "a", selector: "variant_name=v1", wantValues: map[string]int64{"v1": 20}},
 		"zero is a value":                 {namespace: "a", selector: "variant_name=v2,target_name=d2", wantValues: map[string]int64{"v2": 0}},
@@ -30,7 +26,6 @@ func TestGetExternalMetric(t *testing.T) {
 		"all of a namespace":              {namespace: "a", selector: "", wantValues: map[string]int64{"v1": 20, "v2": 0}},
 		"no series is an empty list":      {namespace: "c", selector: "variant_name=v1", wantValues: map[string]int64{}},
 		"a mismatched label selects none": {namespace: "a", selector: "variant_name=v1,target_name=other", wantValues: map[string]int64{}},
-		"another metric is not found":     {namespace: "a", metric: "wva_current_replicas", wantErr: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -38,16 +33,9 @@ func TestGetExternalMetric(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			metric := tc.metric
-			if metric == "" {
-				metric = MetricName
-			}
-			list, err := p.GetExternalMetric(context.Background(), tc.namespace, sel, provider.ExternalMetricInfo{Metric: metric})
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("error = %v, want error %v", err, tc.wantErr)
-			}
-			if tc.wantErr {
-				return
+			list, err := p.Values(tc.namespace, sel)
+			if err != nil {
+				t.Fatal(err)
 			}
 			got := map[string]int64{}
 			for _, v := range list.Items {

@@ -2,12 +2,18 @@ package externalmetrics
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
+	"time"
 
-	"github.com/spf13/pflag"
-	basecmd "sigs.k8s.io/custom-metrics-apiserver/pkg/cmd"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // Options configure the external-metrics API server.
@@ -17,11 +23,15 @@ type Options struct {
 	// CertDir holds tls.crt and tls.key; empty means a self-signed
 	// certificate (then the APIService needs insecureSkipTLSVerify).
 	CertDir string
-	// Kubeconfig is used for the delegated authentication (TokenReview) and
-	// authorization (SubjectAccessReview) of every request, and to read the
-	// aggregator's client CA; empty means the in-cluster configuration.
+	// Config reaches the API server, to read the aggregator's client CA and
+	// to authorize every request (SubjectAccessReview); nil means the one
+	// Kubeconfig names, or with none the in-cluster configuration.
+	Config     *rest.Config
 	Kubeconfig string
 }
+
+// How often the front-proxy configuration is read again (a rotated CA).
+const frontProxyRefresh = time.Minute
 
 // Run serves p on the external metrics API until ctx ends. kube-apiserver
 // reaches it through the APIService v1beta1.external.metrics.k8s.io (see
@@ -35,32 +45,68 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 	if err != nil || port <= 0 || port > 65535 {
 		return fmt.Errorf("external metrics bind address %q: the port must be 1-65535", opts.BindAddress)
 	}
-	adapter := &basecmd.AdapterBase{Name: "wva-external-metrics", FlagSet: pflag.NewFlagSet("external-metrics", pflag.ContinueOnError)}
-	adapter.InstallFlags()
-	adapter.RemoteKubeConfigFile = opts.Kubeconfig
-	o := adapter.CustomMetricsAdapterServerOptions
-	if host != "" {
-		o.SecureServing.BindAddress = net.ParseIP(host)
-		if o.SecureServing.BindAddress == nil {
-			return fmt.Errorf("external metrics bind address %q: the host must be an IP address", opts.BindAddress)
+	if host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("external metrics bind address %q: the host must be an IP address", opts.BindAddress)
+	}
+	restConfig := opts.Config
+	if restConfig == nil {
+		if restConfig, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig); err != nil {
+			return fmt.Errorf("external metrics: the API server's configuration: %w", err)
 		}
 	}
-	o.SecureServing.BindPort = port
-	// Without a folder the self-signed certificate stays in memory (the
-	// library's default folder is relative to the working directory).
-	o.SecureServing.ServerCert.CertDirectory = opts.CertDir
-	if opts.CertDir != "" {
-		o.SecureServing.ServerCert.PairName = "tls"
+	cs, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("external metrics: a client of the API server: %w", err)
 	}
-	o.Authentication.RemoteKubeConfigFile = opts.Kubeconfig
-	o.Authorization.RemoteKubeConfigFile = opts.Kubeconfig
-	// The API server's own metrics would go to a process-wide registry that a
-	// second server in the same process (tests restart the operator) cannot
-	// register again.
-	o.EnableMetrics = false
-	adapter.WithExternalMetrics(p)
-	if err := adapter.Run(ctx); err != nil {
+	cert, err := newServingCert(opts.CertDir, time.Now())
+	if err != nil {
+		return err
+	}
+	authn := &frontProxy{configMaps: cs.CoreV1()}
+	if err := authn.refresh(ctx); err != nil {
+		return fmt.Errorf("external metrics: %w", err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithName("external-metrics")
+	h := &handler{provider: p, authn: authn, log: log,
+		authz: &accessReviewer{reviews: cs.AuthorizationV1(), now: time.Now, cache: map[string]accessDecision{}}}
+	ln, err := net.Listen("tcp", opts.BindAddress)
+	if err != nil {
 		return fmt.Errorf("serving external metrics on %s: %w", opts.BindAddress, err)
+	}
+	srv := &http.Server{
+		Handler: h,
+		// The certificate is checked per request against the front-proxy CA
+		// in force, which can change while a connection stays open.
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.getCertificate, ClientAuth: tls.RequestClientCert},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	log.Info("Serving external metrics", "address", ln.Addr().String(), "metric", MetricName)
+	refresh := time.NewTicker(frontProxyRefresh)
+	defer refresh.Stop()
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("serving external metrics on %s: %w", opts.BindAddress, err)
+		case <-refresh.C:
+			if err := authn.refresh(ctx); err != nil && ctx.Err() == nil {
+				log.Error(err, "Reading the front-proxy configuration failed; the last one read stays in force")
+			}
+		case <-ctx.Done():
+			return shutdown(srv)
+		}
+	}
+}
+
+// shutdown lets requests in flight finish, for at most 5 s.
+func shutdown(srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stopping the external metrics server: %w", err)
 	}
 	return nil
 }

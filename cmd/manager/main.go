@@ -413,7 +413,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 	}
 	if o.externalMetricsAddr != "0" {
 		if err := mgr.Add(externalMetricsServer{opts: externalmetrics.Options{
-			BindAddress: o.externalMetricsAddr, CertDir: o.externalMetricsCertDir, Kubeconfig: o.kubeconfig,
+			BindAddress: o.externalMetricsAddr, CertDir: o.externalMetricsCertDir, Config: mgr.GetConfig(),
 		}, desired: op.Metrics.DesiredReplicas}); err != nil {
 			return fmt.Errorf("adding the external metrics endpoint: %w", err)
 		}

@@ -7,9 +7,11 @@ package externalmetrics
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -30,6 +32,8 @@ import (
 var (
 	env     *framework.Env
 	metrics = controller.NewMetrics()
+	// port is where the endpoint listens, on loopback.
+	port int
 )
 
 func TestMain(m *testing.M) {
@@ -48,7 +52,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
-		port := l.Addr().(*net.TCPAddr).Port
+		port = l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		served := make(chan error, 1)
@@ -62,6 +66,44 @@ func TestMain(m *testing.M) {
 		}
 		return tearDown, cluster.RegisterLoopbackAPIService(ctx, e.Client, "external.metrics.k8s.io", "v1beta1", "wva-system", "wva-external-metrics", int32(port))
 	})
+}
+
+// TestDirectCallsAreRefused: a caller that reaches the endpoint without the
+// aggregator's front-proxy certificate is refused, whatever user and groups
+// its headers claim.
+func TestDirectCallsAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) {
+		ok, msg, err := cluster.APIServiceAvailable(context.Background(), env.Client, cluster.ExternalMetricsAPIService)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(ok).To(BeTrue(), msg)
+	}).WithTimeout(time.Minute).Should(Succeed())
+	// The self-signed serving certificate is what the APIService skips
+	// verifying too.
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second} //nolint:gosec // the test's own server on loopback
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/apis/external.metrics.k8s.io/v1beta1/namespaces/llm-serving/wva_desired_replicas", port), http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Remote-User", "admin")
+	req.Header.Add("X-Remote-Group", "system:masters")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var status metav1.Status
+	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || status.Reason != metav1.StatusReasonUnauthorized {
+		t.Errorf("a direct call claiming system:masters: %d %+v, want 401 Unauthorized", resp.StatusCode, status)
+	}
+	if resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/healthz", port)); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %v %v, want 200", resp, err)
+	} else {
+		_ = resp.Body.Close()
+	}
 }
 
 func query(cs kubernetes.Interface, ns, selector string) (*v1beta1.ExternalMetricValueList, error) {

@@ -13,7 +13,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
@@ -32,7 +31,7 @@ var variants8B = []string{"llama-8b-a100", "llama-8b-h100", "llama-8b-l40s"}
 // namespace, by variant.
 func served(g Gomega, ns string) map[string]int64 {
 	p := &externalmetrics.Provider{Desired: metrics.DesiredReplicas}
-	list, err := p.GetExternalMetric(context.Background(), ns, labels.Everything(), provider.ExternalMetricInfo{Metric: externalmetrics.MetricName})
+	list, err := p.Values(ns, labels.Everything())
 	g.Expect(err).NotTo(HaveOccurred())
 	out := map[string]int64{}
 	for _, v := range list.Items {

@@ -2,8 +2,13 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +20,15 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	externalv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/internal/cluster"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -242,4 +251,56 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
+}
+
+// The manager serves external metrics with the RBAC of config/rbac and
+// config/externalmetrics only: through the aggregator, the value for a
+// variant is the replica count its status says.
+func TestExternalMetricsWithShippedRBAC(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	const ns, name = "extmetrics-test", "llama-a100"
+	delegator, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "config", "externalmetrics", "auth_delegator.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Kubectl(ctx, string(delegator), "apply", "-f", "-"); err != nil {
+		t.Fatalf("applying config/externalmetrics/auth_delegator.yaml: %v", err)
+	}
+	createVariant(t, ctx, ns, name, 1, makeVA(ns, name).Min(2).Max(6))
+	addr := freeAddr(t)
+	startManager(t, "--external-metrics-bind-address="+addr)
+	_, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	if err := cluster.RegisterLoopbackAPIService(ctx, env.Client, "external.metrics.k8s.io", "v1beta1", config.DefaultNamespace, "wva-external-metrics", int32(port)); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after the manager, so removed before it stops: an APIService
+	// without its server would break discovery for the tests after this one.
+	t.Cleanup(func() {
+		as := &unstructured.Unstructured{}
+		as.SetAPIVersion("apiregistration.k8s.io/v1")
+		as.SetKind("APIService")
+		as.SetName(cluster.ExternalMetricsAPIService)
+		if err := env.Client.Delete(ctx, as); err != nil {
+			t.Errorf("deleting the APIService: %v", err)
+		}
+	})
+
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Eventually(func(g Gomega) {
+		st, err := vaStatus(ctx, ns, name)()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.DesiredReplicas).NotTo(BeNil())
+		raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/apis/external.metrics.k8s.io/v1beta1/namespaces", ns, "wva_desired_replicas").
+			Param("labelSelector", "variant_name="+name).DoRaw(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		var list externalv1beta1.ExternalMetricValueList
+		g.Expect(json.Unmarshal(raw, &list)).To(Succeed())
+		g.Expect(list.Items).To(HaveLen(1))
+		g.Expect(list.Items[0].Value.Value()).To(BeEquivalentTo(*st.DesiredReplicas))
+	}).WithTimeout(reconcileTimeout).WithPolling(poll).Should(Succeed())
 }
