@@ -408,6 +408,12 @@ func setFraction(field func(*OperatorConfig) *float64, allowOne bool) func(*Oper
 // checkPrometheusURL accepts an absolute http(s) URL without credentials,
 // query or fragment.
 func checkPrometheusURL(v string) error {
+	return checkServerURL(v, KeyPrometheusBearerToken, KeyPrometheusTokenPath)
+}
+
+// checkServerURL checks the URL of a server the operator may send a token
+// to; tokenKey and tokenPathKey are where that token belongs instead.
+func checkServerURL(v, tokenKey, tokenPathKey string) error {
 	u, err := url.Parse(v)
 	if err != nil {
 		// The URL is not echoed: it might hold credentials.
@@ -421,7 +427,7 @@ func checkPrometheusURL(v string) error {
 	case u.User != nil:
 		// Not echoing the URL here: it holds credentials.
 		return fmt.Errorf("credentials in the URL are not supported (they would end up in logs); use %s or %s",
-			KeyPrometheusBearerToken, KeyPrometheusTokenPath)
+			tokenKey, tokenPathKey)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("%q must start with http:// or https://", RedactURL(v))
 	case u.Host == "":
@@ -429,7 +435,7 @@ func checkPrometheusURL(v string) error {
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.Contains(v, "#"):
 		// Not echoing the query: it may hold a token (?access_token=).
 		return fmt.Errorf("%q must not contain a query or fragment (tokens belong in %s, set in the manager's environment)",
-			RedactURL(v), KeyPrometheusTokenPath)
+			RedactURL(v), tokenPathKey)
 	}
 	return nil
 }

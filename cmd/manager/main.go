@@ -77,6 +77,7 @@ type options struct {
 	allowInsecureGWCreds    bool
 	requireTargetOptIn      bool
 	memoryLimitRatio        float64
+	gcPercent               int
 	zap                     zap.Options
 
 	// kubeconfig is controller-runtime's --kubeconfig, for the external
@@ -112,6 +113,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.Float64Var(&o.memoryLimitRatio, "memory-limit-ratio", 0.9,
 		"Set Go's soft memory limit to this fraction of the container's memory limit (cgroup), so that the garbage collector "+
 			"works harder near the limit instead of the process being killed; 0 disables it. GOMEMLIMIT, when set, takes precedence.")
+	fs.IntVar(&o.gcPercent, "gc-percent", defaultGCPercent,
+		"Go's GC target (GOGC): the heap may grow this percent over the live heap between collections. The default keeps "+
+			"the manager's memory near its caches for a few percent of a core while it converges; 100 is Go's default. GOGC, when set, takes precedence.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader among the manager's replicas (a Lease); only the leader plans and actuates.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
@@ -267,6 +271,9 @@ func (o *options) validate(args []string) error {
 	if !(o.memoryLimitRatio >= 0 && o.memoryLimitRatio <= 1) {
 		add("--memory-limit-ratio %v: must be from 0 (off) to 1", o.memoryLimitRatio)
 	}
+	if o.gcPercent < 10 || o.gcPercent > 1000 {
+		add("--gc-percent %d: must be from 10 to 1000", o.gcPercent)
+	}
 	if !(o.syntheticPeakRate >= 0) {
 		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)
 	}
@@ -322,6 +329,9 @@ func run(args, environ []string, stderr io.Writer) int {
 	} else if soft := softMemoryLimit(o.memoryLimitRatio, limit, environ); soft > 0 {
 		debug.SetMemoryLimit(soft)
 		setupLog.Info("Go soft memory limit set", "bytes", soft, "cgroupLimit", limit, "ratio", o.memoryLimitRatio)
+	}
+	if percent, ok := gcPercent(o.gcPercent, environ); ok {
+		debug.SetGCPercent(percent)
 	}
 
 	ctx := ctrl.SetupSignalHandler()

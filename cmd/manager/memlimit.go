@@ -65,3 +65,21 @@ func softMemoryLimit(ratio float64, cgroupLimit int64, environ []string) int64 {
 	}
 	return int64(ratio * float64(cgroupLimit))
 }
+
+// defaultGCPercent is --gc-percent's default, chosen from the manager's
+// RSS and CPU at N = 10,000 with 100, 50 and 25 (docs/performance.md).
+const defaultGCPercent = 25
+
+// gcPercent is the GC target the manager sets (ok false: leave the
+// runtime's): the --gc-percent flag unless GOGC is in the environment. The
+// manager's live heap is mostly its informer caches, which change little; a
+// lower percent keeps the heap nearer to them at little CPU
+// (docs/performance.md, "Fourth pass").
+func gcPercent(flag int, environ []string) (int, bool) {
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "GOGC=") {
+			return 0, false
+		}
+	}
+	return flag, true
+}

@@ -66,3 +66,12 @@ func TestSoftMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	if got, ok := gcPercent(50, []string{"HOME=/"}); !ok || got != 50 {
+		t.Errorf("without GOGC: %d, %v; want 50, true", got, ok)
+	}
+	if _, ok := gcPercent(50, []string{"GOGC=200"}); ok {
+		t.Error("GOGC in the environment must win over the flag")
+	}
+}
