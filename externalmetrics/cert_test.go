@@ -34,7 +34,7 @@ func pemPair(t *testing.T, ca *testCA, name string) (certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-func servedName(t *testing.T, s *servingCert) string {
+func servedLeaf(t *testing.T, s *servingCert) *x509.Certificate {
 	t.Helper()
 	c, err := s.getCertificate(nil)
 	if err != nil {
@@ -44,8 +44,10 @@ func servedName(t *testing.T, s *servingCert) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return leaf.Subject.CommonName
+	return leaf
 }
+
+func servedName(t *testing.T, s *servingCert) string { return servedLeaf(t, s).Subject.CommonName }
 
 // A certificate renewed in place (cert-manager) is served from the next
 // handshake; a half-written renewal keeps the last good one in service.
@@ -80,14 +82,7 @@ func TestSelfSignedServingCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.getCertificate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(c.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf := servedLeaf(t, s)
 	if err := leaf.VerifyHostname("127.0.0.1"); err != nil {
 		t.Error(err)
 	}

@@ -68,16 +68,21 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestDirectCallsAreRefused: a caller that reaches the endpoint without the
-// aggregator's front-proxy certificate is refused, whatever user and groups
-// its headers claim.
-func TestDirectCallsAreRefused(t *testing.T) {
-	g := NewWithT(t)
+// waitAvailable waits for the aggregator to find the endpoint available.
+func waitAvailable(g *WithT) {
 	g.Eventually(func(g Gomega) {
 		ok, msg, err := cluster.APIServiceAvailable(context.Background(), env.Client, cluster.ExternalMetricsAPIService)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(ok).To(BeTrue(), msg)
 	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+// TestDirectCallsAreRefused: a caller that reaches the endpoint without the
+// aggregator's front-proxy certificate is refused, whatever user and groups
+// its headers claim.
+func TestDirectCallsAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	waitAvailable(g)
 	// The self-signed serving certificate is what the APIService skips
 	// verifying too.
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second} //nolint:gosec // the test's own server on loopback
@@ -121,11 +126,7 @@ func query(cs kubernetes.Interface, ns, selector string) (*v1beta1.ExternalMetri
 // variant of the namespace.
 func TestServedThroughTheAggregator(t *testing.T) {
 	g := NewWithT(t)
-	g.Eventually(func(g Gomega) {
-		ok, msg, err := cluster.APIServiceAvailable(context.Background(), env.Client, cluster.ExternalMetricsAPIService)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(ok).To(BeTrue(), msg)
-	}).WithTimeout(time.Minute).Should(Succeed())
+	waitAvailable(g)
 
 	labels := controller.VariantSeries{Namespace: "llm-serving", Variant: "llama-8b-h100", TargetKind: "Deployment",
 		TargetName: "llama-8b-h100", Accelerator: "H100", Model: "meta-llama/Llama-3.1-8B-Instruct"}
@@ -165,11 +166,7 @@ func TestUnauthorizedUserIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := NewWithT(t)
-	g.Eventually(func(g Gomega) {
-		ok, msg, err := cluster.APIServiceAvailable(ctx, env.Client, cluster.ExternalMetricsAPIService)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(ok).To(BeTrue(), msg)
-	}).WithTimeout(time.Minute).Should(Succeed())
+	waitAvailable(g)
 	if _, err := query(cs, "llm-serving", "variant_name=x"); err == nil {
 		t.Fatal("a user without RBAC read external metrics")
 	}
