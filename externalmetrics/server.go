@@ -12,7 +12,6 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -24,10 +23,8 @@ type Options struct {
 	// certificate (then the APIService needs insecureSkipTLSVerify).
 	CertDir string
 	// Config reaches the API server, to read the aggregator's client CA and
-	// to authorize every request (SubjectAccessReview); nil means the one
-	// Kubeconfig names, or with none the in-cluster configuration.
-	Config     *rest.Config
-	Kubeconfig string
+	// to authorize every request (SubjectAccessReview).
+	Config *rest.Config
 }
 
 // How often the front-proxy configuration is read again (a rotated CA).
@@ -48,13 +45,10 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 	if host != "" && net.ParseIP(host) == nil {
 		return fmt.Errorf("external metrics bind address %q: the host must be an IP address", opts.BindAddress)
 	}
-	restConfig := opts.Config
-	if restConfig == nil {
-		if restConfig, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig); err != nil {
-			return fmt.Errorf("external metrics: the API server's configuration: %w", err)
-		}
+	if opts.Config == nil {
+		return errors.New("external metrics: no configuration to reach the API server")
 	}
-	cs, err := kubernetes.NewForConfig(restConfig)
+	cs, err := kubernetes.NewForConfig(opts.Config)
 	if err != nil {
 		return fmt.Errorf("external metrics: a client of the API server: %w", err)
 	}

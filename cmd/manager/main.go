@@ -80,10 +80,6 @@ type options struct {
 	gcPercent               int
 	zap                     zap.Options
 
-	// kubeconfig is controller-runtime's --kubeconfig, for the external
-	// metrics endpoint's delegated authentication.
-	kubeconfig string
-
 	// Filled in by validate.
 	watchNamespaceList []string
 }
@@ -310,9 +306,6 @@ func run(args, environ []string, stderr io.Writer) int {
 		}
 		// The flag package has printed the error and the usage.
 		return exitUsage
-	}
-	if f := fs.Lookup("kubeconfig"); f != nil {
-		o.kubeconfig = f.Value.String()
 	}
 	if err := o.validate(fs.Args()); err != nil {
 		fmt.Fprintf(stderr, "manager: invalid command line:\n  %v\nRun 'manager --help' for the flags.\n", err)

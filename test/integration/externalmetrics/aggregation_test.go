@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 		ctx, cancel := context.WithCancel(context.Background())
 		served := make(chan error, 1)
 		go func() {
-			served <- externalmetrics.Run(ctx, externalmetrics.Options{BindAddress: fmt.Sprintf("127.0.0.1:%d", port), Kubeconfig: e.Kubeconfig},
+			served <- externalmetrics.Run(ctx, externalmetrics.Options{BindAddress: fmt.Sprintf("127.0.0.1:%d", port), Config: e.Config},
 				&externalmetrics.Provider{Desired: metrics.DesiredReplicas})
 		}()
 		tearDown := func() error { cancel(); return <-served }

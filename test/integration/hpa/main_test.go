@@ -55,7 +55,7 @@ func setUp() (func() error, error) {
 	go func() {
 		served <- externalmetrics.Run(srvCtx, externalmetrics.Options{
 			BindAddress: fmt.Sprintf("127.0.0.1:%d", port),
-			Kubeconfig:  env.Kubeconfig,
+			Config:      env.Config,
 		}, &externalmetrics.Provider{Desired: metrics.DesiredReplicas})
 	}()
 	tearDown := func() error {
