@@ -5,10 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -72,6 +76,7 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 		// The certificate is checked per request against the front-proxy CA
 		// in force, which can change while a connection stays open.
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.getCertificate, ClientAuth: tls.RequestClientCert},
+		ErrorLog:          stdlog.New(logWriter{log.V(1)}, "", 0),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
@@ -93,6 +98,15 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 			return shutdown(srv)
 		}
 	}
+}
+
+// logWriter sends the HTTP server's own messages (TLS handshake errors of
+// probes and scanners, mostly) to the operator's log, at debug level.
+type logWriter struct{ log logr.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // shutdown lets requests in flight finish, for at most 5 s.
