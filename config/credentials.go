@@ -36,66 +36,91 @@ func IsEnvOnlyKey(key string) bool { return contains(envOnlyKeys, key) }
 var errEnvOnly = errors.New("credentials and TLS-verification settings are read only from the manager's environment " +
 	"(a mounted Secret or a flag), never from this ConfigMap, which anyone with the view role can read; the value was ignored")
 
-// checkCredentials refuses settings that would hand the operator's Prometheus
-// token to someone else: a token sent over plain HTTP or without verifying
-// the server (unless PROMETHEUS_ALLOW_INSECURE_CREDENTIALS), or a token sent
-// to a URL a ConfigMap edit chose. urlFromEnv says where the URL came from.
-func checkCredentials(p PrometheusConfig, urlFromEnv bool, probs *problems) {
-	if p.BearerToken == "" && p.TokenPath == "" {
+// tokenKeys name the settings of one token the operator sends: to
+// Prometheus, or to the endpoint pickers.
+type tokenKeys struct {
+	what, token, path, skipVerify, caCert, allowInsecure string
+}
+
+var (
+	prometheusToken = tokenKeys{"Prometheus", KeyPrometheusBearerToken, KeyPrometheusTokenPath,
+		KeyPrometheusInsecureSkipVerify, KeyPrometheusCACertPath, KeyPrometheusAllowInsecureCredentials}
+	// The gateway token is usually the operator's own ServiceAccount token.
+	gatewayToken = tokenKeys{"gateway", KeyGatewayBearerToken, KeyGatewayTokenPath,
+		KeyGatewayTLSInsecureSkipVerify, KeyGatewayCACertPath, KeyGatewayAllowInsecureCredentials}
+)
+
+// check refuses what would hand the token to someone else, whatever server
+// it goes to: given twice, or sent without verifying the server (unless
+// allowed). It reports whether a token is configured and its transport must
+// be checked further (insecure is not allowed).
+func (k tokenKeys) check(c PrometheusConfig, probs *problems) (configured, strict bool) {
+	if c.BearerToken == "" && c.TokenPath == "" {
+		return false, false
+	}
+	if c.BearerToken != "" && c.TokenPath != "" {
+		probs.addEnv(k.path, true, fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", k.token))
+	}
+	if !c.AllowInsecureCredentials && c.InsecureSkipVerify {
+		probs.addEnv(k.skipVerify, true, fmt.Errorf("refusing to send the %s token without verifying the server certificate; "+
+			"give %s or set %s=true (tests only)", k.what, k.caCert, k.allowInsecure))
+	}
+	return true, !c.AllowInsecureCredentials
+}
+
+// redirected is the error for a server a ConfigMap edit chose.
+func (k tokenKeys) redirected(server string) error {
+	return fmt.Errorf("with a %s token configured, %s must also come from the manager's environment: "+
+		"a ConfigMap edit must never redirect the operator's token to another server", k.what, server)
+}
+
+// plainHTTP is the error for a token sent over plain HTTP to where.
+func (k tokenKeys) plainHTTP(where string) error {
+	return fmt.Errorf("refusing to send the %s token over plain HTTP to %s; use https or set %s=true (tests only)", k.what, where, k.allowInsecure)
+}
+
+func isPlainHTTP(u string) bool { return strings.HasPrefix(strings.ToLower(u), "http://") }
+
+// checkCredentials guards the Prometheus token: also refused are a URL a
+// ConfigMap edit chose and one over plain HTTP. fromEnv says which keys came
+// from the environment.
+func checkCredentials(p PrometheusConfig, fromEnv map[string]bool, probs *problems) {
+	configured, strict := prometheusToken.check(p, probs)
+	if !configured {
 		return
 	}
-	if p.BaseURL != "" && !urlFromEnv {
-		probs.add(KeyPrometheusBaseURL, errors.New("with a Prometheus token configured, the URL must also come from the manager's "+
-			"environment: a ConfigMap edit must never redirect the operator's token to another server"))
+	if p.BaseURL != "" && !fromEnv[KeyPrometheusBaseURL] {
+		probs.add(KeyPrometheusBaseURL, prometheusToken.redirected("the URL"))
 	}
-	if p.AllowInsecureCredentials {
-		return
-	}
-	if strings.HasPrefix(strings.ToLower(p.BaseURL), "http://") {
-		probs.addEnv(KeyPrometheusBaseURL, urlFromEnv, fmt.Errorf("refusing to send the Prometheus token over plain HTTP to %s; "+
-			"use https:// or set %s=true (tests only)", RedactURL(p.BaseURL), KeyPrometheusAllowInsecureCredentials))
-	}
-	if p.InsecureSkipVerify {
-		probs.addEnv(KeyPrometheusInsecureSkipVerify, true, fmt.Errorf("refusing to send the Prometheus token without verifying the server certificate; "+
-			"give %s or set %s=true (tests only)", KeyPrometheusCACertPath, KeyPrometheusAllowInsecureCredentials))
+	if strict && isPlainHTTP(p.BaseURL) {
+		probs.addEnv(KeyPrometheusBaseURL, fromEnv[KeyPrometheusBaseURL], prometheusToken.plainHTTP(RedactURL(p.BaseURL)))
 	}
 }
 
-// checkGatewayCredentials is checkCredentials for the endpoint pickers'
-// token, which is usually the operator's own ServiceAccount token: the
-// endpoints it goes to (listed or discovered) must come from the manager's
-// environment, over https with the server verified.
+// checkGatewayCredentials guards the endpoint pickers' token the same way:
+// the endpoints it goes to, listed or discovered, must come from the
+// manager's environment, over https.
 func checkGatewayCredentials(g GatewayConfig, fromEnv map[string]bool, probs *problems) {
-	c := g.Conn
-	if c.BearerToken == "" && c.TokenPath == "" {
+	configured, strict := gatewayToken.check(g.Conn, probs)
+	if !configured {
 		return
 	}
-	if c.BearerToken != "" && c.TokenPath != "" {
-		probs.addEnv(KeyGatewayTokenPath, true,
-			fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", KeyGatewayBearerToken))
-	}
 	for _, key := range []string{KeyGatewayEPPEndpoints, KeyGatewayEPPServiceSelector} {
-		if _, set := fromEnv[key]; set && !fromEnv[key] {
-			probs.add(key, errors.New("with a gateway token configured, the endpoint pickers must come from the manager's "+
-				"environment: a ConfigMap edit must never redirect the operator's token to another server"))
+		if fromEnv, set := fromEnv[key]; set && !fromEnv {
+			probs.add(key, gatewayToken.redirected("the endpoint pickers"))
 		}
 	}
-	if c.AllowInsecureCredentials {
+	if !strict {
 		return
 	}
 	for _, e := range g.EndpointList() {
-		if strings.HasPrefix(strings.ToLower(e.URL), "http://") {
-			probs.addEnv(KeyGatewayEPPEndpoints, fromEnv[KeyGatewayEPPEndpoints], fmt.Errorf("refusing to send the gateway token over plain HTTP to %s (namespace %s); "+
-				"use https:// or set %s=true (tests only)", RedactURL(e.URL), e.Namespace, KeyGatewayAllowInsecureCredentials))
+		if isPlainHTTP(e.URL) {
+			probs.addEnv(KeyGatewayEPPEndpoints, fromEnv[KeyGatewayEPPEndpoints],
+				gatewayToken.plainHTTP(fmt.Sprintf("%s (namespace %s)", RedactURL(e.URL), e.Namespace)))
 		}
 	}
 	if g.ServiceSelector != "" && g.withDefaults().Scheme == "http" {
-		probs.addEnv(KeyGatewayEPPScheme, fromEnv[KeyGatewayEPPScheme], fmt.Errorf("refusing to send the gateway token over plain HTTP to the discovered endpoint pickers; "+
-			"use https or set %s=true (tests only)", KeyGatewayAllowInsecureCredentials))
-	}
-	if c.InsecureSkipVerify {
-		probs.addEnv(KeyGatewayTLSInsecureSkipVerify, true, fmt.Errorf("refusing to send the gateway token without verifying the server certificate; "+
-			"give %s or set %s=true (tests only)", KeyGatewayCACertPath, KeyGatewayAllowInsecureCredentials))
+		probs.addEnv(KeyGatewayEPPScheme, fromEnv[KeyGatewayEPPScheme], gatewayToken.plainHTTP("the discovered endpoint pickers"))
 	}
 }
 

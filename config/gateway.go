@@ -207,7 +207,7 @@ var gatewayKeys = []operatorKey{
 			if !ok || !namespaceRE.MatchString(ns) {
 				return fmt.Errorf("%q is not namespace=URL (the namespace of the models behind the endpoint picker, then its /metrics URL)", pair)
 			}
-			if err := checkServerURL(u, KeyGatewayBearerToken, KeyGatewayTokenPath); err != nil {
+			if err := checkServerURL(u, gatewayToken); err != nil {
 				return fmt.Errorf("the URL for namespace %s: %w", ns, err)
 			}
 			norm = append(norm, ns+"="+u)

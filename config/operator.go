@@ -322,11 +322,7 @@ func ParseOperatorConfig(data, env map[string]string) (OperatorConfig, error) {
 		probs.add(missing, fmt.Errorf("required when %s is set: give both the client certificate and key, or neither",
 			otherOf(missing, KeyPrometheusClientCertPath, KeyPrometheusClientKeyPath)))
 	}
-	if p.BearerToken != "" && p.TokenPath != "" {
-		probs.addEnv(KeyPrometheusTokenPath, fromEnv[KeyPrometheusTokenPath],
-			fmt.Errorf("must not be set together with %s: give the token or a file holding it, not both", KeyPrometheusBearerToken))
-	}
-	checkCredentials(p, fromEnv[KeyPrometheusBaseURL], &probs)
+	checkCredentials(p, fromEnv, &probs)
 	checkGatewayCredentials(out.Gateway, fromEnv, &probs)
 
 	if err := probs.err(); err != nil {
@@ -407,13 +403,11 @@ func setFraction(field func(*OperatorConfig) *float64, allowOne bool) func(*Oper
 
 // checkPrometheusURL accepts an absolute http(s) URL without credentials,
 // query or fragment.
-func checkPrometheusURL(v string) error {
-	return checkServerURL(v, KeyPrometheusBearerToken, KeyPrometheusTokenPath)
-}
+func checkPrometheusURL(v string) error { return checkServerURL(v, prometheusToken) }
 
-// checkServerURL checks the URL of a server the operator may send a token
-// to; tokenKey and tokenPathKey are where that token belongs instead.
-func checkServerURL(v, tokenKey, tokenPathKey string) error {
+// checkServerURL checks the URL of a server the operator may send the token
+// k to, which belongs in k's keys instead of the URL.
+func checkServerURL(v string, k tokenKeys) error {
 	u, err := url.Parse(v)
 	if err != nil {
 		// The URL is not echoed: it might hold credentials.
@@ -427,7 +421,7 @@ func checkServerURL(v, tokenKey, tokenPathKey string) error {
 	case u.User != nil:
 		// Not echoing the URL here: it holds credentials.
 		return fmt.Errorf("credentials in the URL are not supported (they would end up in logs); use %s or %s",
-			tokenKey, tokenPathKey)
+			k.token, k.path)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("%q must start with http:// or https://", RedactURL(v))
 	case u.Host == "":
@@ -435,7 +429,7 @@ func checkServerURL(v, tokenKey, tokenPathKey string) error {
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.Contains(v, "#"):
 		// Not echoing the query: it may hold a token (?access_token=).
 		return fmt.Errorf("%q must not contain a query or fragment (tokens belong in %s, set in the manager's environment)",
-			RedactURL(v), tokenPathKey)
+			RedactURL(v), k.path)
 	}
 	return nil
 }

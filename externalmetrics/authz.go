@@ -38,6 +38,10 @@ type accessReviewer struct {
 	cache   map[string]accessDecision
 }
 
+func newAccessReviewer(reviews authorizationv1client.SubjectAccessReviewsGetter, now func() time.Time) *accessReviewer {
+	return &accessReviewer{reviews: reviews, now: now, cache: map[string]accessDecision{}}
+}
+
 type accessDecision struct {
 	allowed bool
 	reason  string

@@ -62,7 +62,7 @@ func TestHandler(t *testing.T) {
 	rv := &reviews{allow: map[string]bool{"team-a": true}}
 	now := time.Unix(1000, 0)
 	h := &handler{provider: &Provider{Desired: desired, Now: func() time.Time { return now }}, authn: fixedUser{}, log: logr.Discard(),
-		authz: &accessReviewer{reviews: rv.client().AuthorizationV1(), now: func() time.Time { return now }, cache: map[string]accessDecision{}}}
+		authz: newAccessReviewer(rv.client().AuthorizationV1(), func() time.Time { return now })}
 	values := versionPath + "/namespaces/team-a/" + MetricName
 
 	cases := []struct {

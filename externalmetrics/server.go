@@ -66,7 +66,7 @@ func Run(ctx context.Context, opts Options, p *Provider) error {
 	}
 	log := ctrl.LoggerFrom(ctx).WithName("external-metrics")
 	h := &handler{provider: p, authn: authn, log: log,
-		authz: &accessReviewer{reviews: cs.AuthorizationV1(), now: time.Now, cache: map[string]accessDecision{}}}
+		authz: newAccessReviewer(cs.AuthorizationV1(), time.Now)}
 	ln, err := net.Listen("tcp", opts.BindAddress)
 	if err != nil {
 		return fmt.Errorf("serving external metrics on %s: %w", opts.BindAddress, err)

@@ -55,12 +55,7 @@ func cgroupMemoryLimit(root string) (int64, error) {
 // as the heap nears the container's limit, instead of the kernel killing
 // the process.
 func softMemoryLimit(ratio float64, cgroupLimit int64, environ []string) int64 {
-	for _, kv := range environ {
-		if strings.HasPrefix(kv, "GOMEMLIMIT=") {
-			return 0
-		}
-	}
-	if ratio <= 0 || cgroupLimit <= 0 {
+	if inEnviron(environ, "GOMEMLIMIT") || ratio <= 0 || cgroupLimit <= 0 {
 		return 0
 	}
 	return int64(ratio * float64(cgroupLimit))
@@ -76,10 +71,19 @@ const defaultGCPercent = 25
 // lower percent keeps the heap nearer to them at little CPU
 // (docs/performance.md, "Fourth pass").
 func gcPercent(flag int, environ []string) (int, bool) {
-	for _, kv := range environ {
-		if strings.HasPrefix(kv, "GOGC=") {
-			return 0, false
-		}
+	if inEnviron(environ, "GOGC") {
+		return 0, false
 	}
 	return flag, true
+}
+
+// inEnviron reports whether the variable name is set in environ (the
+// runtime has then applied it).
+func inEnviron(environ []string, name string) bool {
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
 }
