@@ -107,14 +107,33 @@ func evaluatePods(results map[string]model.Vector, window time.Duration) map[Pod
 }
 
 // refreshQueries are the queries of one refresh: the grouped load queries,
-// and the per-pod ones when PodWindows is set.
-func (s *Prometheus) refreshQueries(cfg *config.Config) []promQuery {
+// and the per-pod ones when the refresh reads them.
+func (s *Prometheus) refreshQueries(cfg *config.Config, pods bool) []promQuery {
 	// Issue 12: only the watched namespaces are asked about.
 	qs := scopeQueries(buildQueries(cfg, s.opts.RateWindow), s.opts.WatchNamespaces)
-	if s.opts.PodWindows {
-		qs = append(qs, podQueries(s.opts.RateWindow)...)
+	if pods {
+		qs = append(qs, podQueries(s.opts.ProfileWindow)...)
 	}
 	return qs
+}
+
+// podWindows are the per-pod windows of one refresh, by group, and the time
+// they end.
+type podWindows struct {
+	at      time.Time
+	byGroup map[modelgroup.Key]map[string]estimator.Window
+}
+
+// podsDue says whether a refresh at `at` reads the per-pod windows: when
+// PodWindows is set and a whole ProfileWindow has passed since the last
+// read (a twentieth early, for the jitter of the refresh ticks), so that
+// consecutive windows do not overlap.
+func (s *Prometheus) podsDue(at time.Time) bool {
+	if !s.opts.PodWindows {
+		return false
+	}
+	w := s.opts.ProfileWindow
+	return s.pods.at.IsZero() || at.Sub(s.pods.at) >= w-w/20
 }
 
 func podsByGroup(windows map[PodKey]estimator.Window) map[modelgroup.Key]map[string]estimator.Window {
@@ -129,12 +148,14 @@ func podsByGroup(windows map[PodKey]estimator.Window) map[modelgroup.Key]map[str
 }
 
 // PodWindows returns the per-pod windows of a group read by the last
-// refresh (pod name → window) and the time they end; nil when PodWindows is
-// off, the refresh failed or no pod of the group reported.
+// refresh that read them (pod name → window) and the time they end; nil
+// when PodWindows is off, the last refresh failed or no pod of the group
+// reported. The same windows are answered until the next ones are read: the
+// caller takes a window end once.
 func (s *Prometheus) PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time) {
 	snap := s.snap.Load()
-	if snap == nil || snap.err != nil || snap.pods == nil {
+	if snap == nil || snap.err != nil || snap.pods.byGroup == nil {
 		return nil, time.Time{}
 	}
-	return snap.pods[key], snap.at
+	return snap.pods.byGroup[key], snap.pods.at
 }

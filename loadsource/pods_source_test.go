@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,16 +47,17 @@ func (p *podFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
 }
 
-// TestPrometheusPodWindows: with PodWindows on, every refresh adds the eight
-// per-pod queries (whatever the number of groups) and PodWindows answers
-// each group's pods; off, nothing changes.
+// TestPrometheusPodWindows: with PodWindows on, a refresh adds the eight
+// per-pod queries (whatever the number of groups) once per profile window,
+// and PodWindows answers each group's pods with the windows last read and
+// their end; off, nothing changes.
 func TestPrometheusPodWindows(t *testing.T) {
 	cfg := testConfig("")
 	fake := &podFake{base: newFakeProm(cfg), names: map[string]string{}, values: map[string]map[string]float64{
 		queryPodRequests: {"a-1": 120, "a-2": 60}, queryPodTTFT: {"a-1": 100, "a-2": 90}, queryPodITL: {"a-1": 20, "a-2": 18},
 		queryPodPrompt: {"a-1": 512, "a-2": 512}, queryPodInService: {"a-1": 9, "a-2": 4}, queryPodRunning: {"a-1": 9, "a-2": 4},
 	}}
-	for _, q := range podQueries(DefaultRateWindow) {
+	for _, q := range podQueries(DefaultProfileWindow) {
 		fake.names[q.promQL] = q.name
 	}
 	srv := httptest.NewServer(fake)
@@ -78,11 +80,33 @@ func TestPrometheusPodWindows(t *testing.T) {
 	}
 	windows, at := on.PodWindows(groupA)
 	want := map[string]estimator.Window{
-		"a-1": {Requests: 120, RequestRate: 2, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
-		"a-2": {Requests: 60, RequestRate: 1, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
+		"a-1": {Requests: 120, RequestRate: 0.4, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
+		"a-2": {Requests: 60, RequestRate: 0.2, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
 	}
 	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() {
 		t.Errorf("pod windows at %v (-want +got):\n%s", at, diff)
+	}
+
+	// The refreshes within the profile window read no pods and answer the
+	// same windows, ending when they did: consecutive windows never overlap.
+	first := at
+	for range 4 {
+		skip(on, time.Minute)
+		fake.seen = 0
+		if stats := refresh(t, on); stats.Err != nil || fake.seen != 0 {
+			t.Fatalf("refresh within the profile window %+v, %d pod queries", stats, fake.seen)
+		}
+		if w, end := on.PodWindows(groupA); !end.Equal(first) || len(w) != 2 {
+			t.Fatalf("within the profile window: %d windows ending %v, want 2 ending %v", len(w), end, first)
+		}
+	}
+	skip(on, time.Minute)
+	refresh(t, on)
+	if fake.seen != 8 {
+		t.Fatalf("%d pod queries a profile window after the first, want 8", fake.seen)
+	}
+	if _, end := on.PodWindows(groupA); end.Sub(first) != DefaultProfileWindow {
+		t.Errorf("the next windows end %v after the first, want %v", end.Sub(first), DefaultProfileWindow)
 	}
 	if r := on.Load(t.Context(), groupA, 0); !r.Available {
 		t.Errorf("the load reading is lost with pod windows on: %+v", r)

@@ -16,13 +16,13 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
-	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
 )
 
 // Defaults of PrometheusOptions.
 const (
 	DefaultRateWindow           = time.Minute
+	DefaultProfileWindow        = 5 * time.Minute
 	DefaultMaxConcurrentQueries = 4
 	defaultChangeBuffer         = 1024
 )
@@ -54,8 +54,13 @@ type PrometheusOptions struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// PodWindows adds the eight per-pod queries of the profile estimator
-	// (pods.go) to every refresh, over RateWindow; PodWindows answers them.
+	// (pods.go) to a refresh once per ProfileWindow; PodWindows answers them.
 	PodWindows bool
+	// ProfileWindow is the range of the per-pod queries, and how often they
+	// are sent (default 5m): consecutive windows do not overlap, so each
+	// observation the estimators take is independent of the one before.
+	// Shorter windows bias the learned profile (docs/learned-profiles.md).
+	ProfileWindow time.Duration
 	// WatchNamespaces restricts the queries and the readings to these
 	// namespaces (the manager's --watch-namespaces; empty: all).
 	WatchNamespaces []string
@@ -105,6 +110,9 @@ type Prometheus struct {
 	// goodSince holds, per group warming up, the first refresh that read
 	// it again after it was unavailable (see warmUp).
 	goodSince map[modelgroup.Key]time.Time
+	// pods holds the per-pod windows of the last refresh that read them;
+	// the refreshes in between answer PodWindows from it.
+	pods podWindows
 }
 
 // NewPrometheus returns a source reading Prometheus as configured by
@@ -115,6 +123,9 @@ func NewPrometheus(opts PrometheusOptions) (*Prometheus, error) {
 	}
 	if opts.RateWindow <= 0 {
 		opts.RateWindow = DefaultRateWindow
+	}
+	if opts.ProfileWindow <= 0 {
+		opts.ProfileWindow = DefaultProfileWindow
 	}
 	if opts.MaxConcurrentQueries <= 0 {
 		opts.MaxConcurrentQueries = DefaultMaxConcurrentQueries
@@ -379,7 +390,7 @@ type promSnapshot struct {
 	// in the window begins (the window start when it covers it all).
 	dataSince map[time.Duration]map[modelgroup.Key]time.Time
 	// pods holds the per-pod windows when PodWindows is set.
-	pods map[modelgroup.Key]map[string]estimator.Window
+	pods podWindows
 }
 
 // promGroup is one group's reading without its requests in retention.

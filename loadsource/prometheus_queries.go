@@ -45,11 +45,12 @@ type promQuery struct {
 	retention time.Duration
 }
 
-// Queries returns the PromQL queries of one refresh with cfg in force. Their
-// number depends only on the config (one more per distinct retention period
-// of an enabled scale-to-zero policy), never on the number of groups or VAs.
+// Queries returns the PromQL queries of one refresh with cfg in force (one
+// that reads the per-pod windows, when PodWindows is set). Their number
+// depends only on the config (one more per distinct retention period of an
+// enabled scale-to-zero policy), never on the number of groups or VAs.
 func (s *Prometheus) Queries(cfg *config.Config) []string {
-	qs := s.refreshQueries(cfg)
+	qs := s.refreshQueries(cfg, s.opts.PodWindows)
 	out := make([]string, len(qs))
 	for i, q := range qs {
 		out[i] = q.promQL
@@ -120,7 +121,8 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 	if err != nil {
 		return &promSnapshot{at: at, err: err}
 	}
-	queries := s.refreshQueries(cfg)
+	readsPods := s.podsDue(at)
+	queries := s.refreshQueries(cfg, readsPods)
 	results := make([]model.Vector, len(queries))
 	failed := make([]bool, len(queries))
 	retentionErrs := make([]error, len(queries))
@@ -185,9 +187,10 @@ func (s *Prometheus) query(ctx context.Context, cfg *config.Config, at time.Time
 		}
 	}
 	applyGateway(snap, byName, cfg, s.opts.RateWindow)
-	if s.opts.PodWindows {
-		snap.pods = podsByGroup(evaluatePods(byName, s.opts.RateWindow))
+	if readsPods {
+		s.pods = podWindows{at: at, byGroup: podsByGroup(evaluatePods(byName, s.opts.ProfileWindow))}
 	}
+	snap.pods = s.pods
 	return snap
 }
 

@@ -18,6 +18,14 @@ import (
 // defaultLoadSource is the --load-source used when the flag is not given.
 const defaultLoadSource = "prometheus"
 
+// The bounds of --profile-window: under a minute the windows hold too few
+// requests and the learned profile is biased (docs/learned-profiles.md);
+// over an hour learning takes most of a day.
+const (
+	minProfileWindow = time.Minute
+	maxProfileWindow = time.Hour
+)
+
 // loadDeps is what a load source may need from the process.
 type loadDeps struct {
 	// Store is the process's configuration (e.g. PROMETHEUS_BASE_URL); a
@@ -49,7 +57,7 @@ var loadSources = map[string]loadSourceFactory{
 			// PodWindows: the per-pod windows the profiles are learned from
 			// (issue 15; 8 more queries per refresh, whatever the number of VAs).
 			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store, WatchNamespaces: o.watchNamespaceList,
-				PodWindows: true})
+				PodWindows: true, ProfileWindow: o.profileWindow})
 			if err != nil {
 				return nil, err
 			}

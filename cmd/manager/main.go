@@ -37,6 +37,7 @@ import (
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
 	"github.com/llm-d/variant-autoscaler/externalmetrics"
+	"github.com/llm-d/variant-autoscaler/loadsource"
 )
 
 // leaderElectionID names the Lease the replicas of the manager compete for.
@@ -70,6 +71,7 @@ type options struct {
 	loadSource              string
 	syntheticDay            time.Duration
 	syntheticPeakRate       float64
+	profileWindow           time.Duration
 	externalMetricsAddr     string
 	externalMetricsCertDir  string
 	maxReplicasPerVariant   int
@@ -138,6 +140,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Burst of queries to the Kubernetes API server (ignored with --kube-api-qps=-1).")
 	fs.StringVar(&o.loadSource, "load-source", defaultLoadSource,
 		"Where each model's load comes from: "+loadSourceHelp()+".")
+	fs.DurationVar(&o.profileWindow, "profile-window", loadsource.DefaultProfileWindow,
+		"With --load-source=prometheus, the length of the per-pod windows the profiles are learned from, read once per window "+
+			"so that they do not overlap. Shorter windows learn sooner but biased (docs/learned-profiles.md); from 1m to 1h.")
 	fs.DurationVar(&o.syntheticDay, "synthetic-day", 10*time.Minute,
 		"With --load-source=synthetic: the length of one simulated day.")
 	fs.Float64Var(&o.syntheticPeakRate, "synthetic-peak-rate", 20,
@@ -269,6 +274,9 @@ func (o *options) validate(args []string) error {
 	}
 	if o.gcPercent < 10 || o.gcPercent > 1000 {
 		add("--gc-percent %d: must be from 10 to 1000", o.gcPercent)
+	}
+	if o.profileWindow < minProfileWindow || o.profileWindow > maxProfileWindow {
+		add("--profile-window %v: must be from %v to %v", o.profileWindow, minProfileWindow, maxProfileWindow)
 	}
 	if !(o.syntheticPeakRate >= 0) {
 		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)

@@ -230,6 +230,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--pprof-bind-address=6060"}, `--pprof-bind-address: "6060" is not host:port`},
 		{[]string{"--memory-limit-ratio=1.5"}, "--memory-limit-ratio 1.5: must be from 0 (off) to 1"},
 		{[]string{"--gc-percent=5"}, "--gc-percent 5: must be from 10 to 1000"},
+		{[]string{"--profile-window=10s"}, "--profile-window 10s: must be from 1m0s to 1h0m0s"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -248,7 +249,8 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		for _, flag := range []string{"metrics-bind-address", "metrics-secure", "health-probe-bind-address", "leader-elect",
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
 			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
-			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio", "gc-percent", "gateway-allow-insecure-credentials"} {
+			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio", "gc-percent", "gateway-allow-insecure-credentials",
+			"profile-window"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
