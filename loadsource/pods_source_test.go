@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,8 +79,8 @@ func TestPrometheusPodWindows(t *testing.T) {
 	}
 	windows, at := on.PodWindows(groupA)
 	want := map[string]estimator.Window{
-		"a-1": {Requests: 120, RequestRate: 0.4, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
-		"a-2": {Requests: 60, RequestRate: 0.2, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
+		"a-1": {Requests: 120, RequestRate: 1, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
+		"a-2": {Requests: 60, RequestRate: 0.5, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
 	}
 	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() {
 		t.Errorf("pod windows at %v (-want +got):\n%s", at, diff)
@@ -89,9 +88,9 @@ func TestPrometheusPodWindows(t *testing.T) {
 
 	// The refreshes within the profile window read no pods and answer the
 	// same windows, ending when they did: consecutive windows never overlap.
-	first := at
-	for range 4 {
-		skip(on, time.Minute)
+	first, step := at, DefaultProfileWindow/4
+	for range 3 {
+		skip(on, step)
 		fake.seen = 0
 		if stats := refresh(t, on); stats.Err != nil || fake.seen != 0 {
 			t.Fatalf("refresh within the profile window %+v, %d pod queries", stats, fake.seen)
@@ -100,7 +99,7 @@ func TestPrometheusPodWindows(t *testing.T) {
 			t.Fatalf("within the profile window: %d windows ending %v, want 2 ending %v", len(w), end, first)
 		}
 	}
-	skip(on, time.Minute)
+	skip(on, step)
 	refresh(t, on)
 	if fake.seen != 8 {
 		t.Fatalf("%d pod queries a profile window after the first, want 8", fake.seen)

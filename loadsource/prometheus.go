@@ -22,7 +22,7 @@ import (
 // Defaults of PrometheusOptions.
 const (
 	DefaultRateWindow           = time.Minute
-	DefaultProfileWindow        = 5 * time.Minute
+	DefaultProfileWindow        = 2 * time.Minute
 	DefaultMaxConcurrentQueries = 4
 	defaultChangeBuffer         = 1024
 )
@@ -57,9 +57,9 @@ type PrometheusOptions struct {
 	// (pods.go) to a refresh once per ProfileWindow; PodWindows answers them.
 	PodWindows bool
 	// ProfileWindow is the range of the per-pod queries, and how often they
-	// are sent (default 5m): consecutive windows do not overlap, so each
-	// observation the estimators take is independent of the one before.
-	// Shorter windows bias the learned profile (docs/learned-profiles.md).
+	// are sent (default 2m): consecutive windows do not overlap, so each
+	// observation the estimators take is independent of the one before
+	// (docs/learned-profiles.md).
 	ProfileWindow time.Duration
 	// WatchNamespaces restricts the queries and the readings to these
 	// namespaces (the manager's --watch-namespaces; empty: all).

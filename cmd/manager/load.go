@@ -18,9 +18,9 @@ import (
 // defaultLoadSource is the --load-source used when the flag is not given.
 const defaultLoadSource = "prometheus"
 
-// The bounds of --profile-window: under a minute the windows hold too few
-// requests and the learned profile is biased (docs/learned-profiles.md);
-// over an hour learning takes most of a day.
+// The bounds of --profile-window: under a minute a window spans too few
+// scrapes for rate() (it wants four); over an hour learning takes most of
+// a day.
 const (
 	minProfileWindow = time.Minute
 	maxProfileWindow = time.Hour

@@ -142,7 +142,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Where each model's load comes from: "+loadSourceHelp()+".")
 	fs.DurationVar(&o.profileWindow, "profile-window", loadsource.DefaultProfileWindow,
 		"With --load-source=prometheus, the length of the per-pod windows the profiles are learned from, read once per window "+
-			"so that they do not overlap. Shorter windows learn sooner but biased (docs/learned-profiles.md); from 1m to 1h.")
+			"so that they do not overlap. Shorter windows learn sooner, longer ones average more requests (docs/learned-profiles.md); from 1m to 1h.")
 	fs.DurationVar(&o.syntheticDay, "synthetic-day", 10*time.Minute,
 		"With --load-source=synthetic: the length of one simulated day.")
 	fs.Float64Var(&o.syntheticPeakRate, "synthetic-peak-rate", 20,

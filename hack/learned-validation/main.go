@@ -24,7 +24,7 @@ func main() {
 	hours := flag.Float64("hours", 24, "length of the (compressed) day, hours")
 	seed := flag.Uint64("seed", 1, "trace seed")
 	scale := flag.Float64("scale", 1, "rate multiplier")
-	window := flag.Duration("window", 5*time.Minute, "per-pod window fed to the estimators")
+	window := flag.Duration("window", 2*time.Minute, "per-pod window fed to the estimators")
 	seedList := flag.String("seeds", "", "comma-separated trace seeds for the attainment-lost table (empty: none)")
 	flag.Parse()
 	start := time.Now()

@@ -164,8 +164,8 @@ func (o *Learned) learn(now float64, m Model) error {
 			if w.Requests > 0 {
 				win.InputTokens = w.PromptTokens / w.Requests
 			}
-			if w.TTFTCount > 0 {
-				win.PrefillTime = w.PrefillSum / w.TTFTCount
+			if w.Requests > 0 {
+				win.PrefillTime = w.PrefillSum / w.Requests
 			}
 			win.InService = (w.PrefillSum + w.ITLSum) / (w.Seconds * 1000)
 			obs, ok, err := estimator.FromWindow(win, v.Profile.MaxBatchSize)

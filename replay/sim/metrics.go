@@ -9,10 +9,17 @@ package sim
 //	PromptTokens/GenerationTokens vllm:request_prompt_tokens_sum / _generation_tokens_sum
 //	                             (their _count is Success)
 //	TTFTSum/TTFTCount            vllm:time_to_first_token_seconds_sum / _count (ms here)
-//	ITLSum/ITLCount              vllm:time_per_output_token_seconds_sum / _count (ms here)
-//	PrefillSum                   vllm:request_prefill_time_seconds_sum (ms here; _count is TTFTCount),
-//	                             per replica only: first admission to first token
+//	ITLSum/ITLCount              vllm:time_per_output_token_seconds_sum / _count (ms here),
+//	                             one observation per token as its step ends, as vLLM's
+//	                             per-iteration inter-token latencies
+//	PrefillSum                   vllm:request_prefill_time_seconds_sum (ms here; _count is Success):
+//	                             first admission to first token, observed at the finish as vLLM does
 //	Preemptions                  vllm:num_preemptions_total
+//
+// When each is observed matters to windows of a minute or two, as vLLM's
+// do: a window's ITL and the batch read from these sums then describe the
+// same steps, and its prefill time and prompt tokens the same requests
+// (docs/learned-profiles.md).
 //
 // The gauges (vllm:num_requests_running, vllm:num_requests_waiting,
 // vllm:kv_cache_usage_perc) are methods of Replica. Histograms need every
@@ -51,8 +58,11 @@ func (c *Counters) finished(r *Request) {
 	c.Success++
 	c.PromptTokens += int64(r.In)
 	c.GenerationTokens += int64(r.Out)
-	if r.Out > 1 {
-		c.ITLSum += r.Finish - r.FirstToken
-		c.ITLCount += int64(r.Out - 1)
-	}
+	c.PrefillSum += r.FirstToken - r.Admitted
+}
+
+// decoded books tokens produced by steps of dur ms each.
+func (c *Counters) decoded(tokens int64, dur float64) {
+	c.ITLSum += float64(tokens) * dur
+	c.ITLCount += tokens
 }

@@ -198,11 +198,16 @@ func kvBase(r *Request) int64 { return int64(r.In+r.generated+1) - r.admitStep }
 func (rp *Replica) stepEnd(t float64) {
 	rp.steps += rp.stepCount
 	s := rp.steps
+	if b := int64(len(rp.running)); b > 0 {
+		// vLLM observes the inter-token latency of every token as the
+		// step that produces it ends (per iteration), not at the finish.
+		rp.Counters.decoded(b*rp.stepCount, rp.stepDur)
+		rp.Variant.model.Counters.decoded(b*rp.stepCount, rp.stepDur)
+	}
 	for _, r := range rp.admitted {
 		if !r.hasFirstTok {
 			r.hasFirstTok, r.FirstToken = true, t
 			rp.Counters.firstToken(t - r.Arrival)
-			rp.Counters.PrefillSum += t - r.Admitted
 			rp.sim.firstToken(rp, r)
 		}
 		r.admitStep = s
