@@ -8,10 +8,10 @@
 // each window of a server gives one observation of two linear relations,
 //
 //	decode   ITL·(1 − u)                      ≈ α + β·n
-//	prefill  (TTFT − wait) − (decode part)    ≈ γ + δ·in·k
+//	prefill  (TTFT − wait) − (decode part)    ≈ γ + δ·(in + (k − 1)·in_typ)
 //
 // (n the batch, u the share of time spent prefilling, k the requests
-// admitted together), so each relation is a two-parameter linear
+// admitted together, in_typ the typical prompt), so each relation is a two-parameter linear
 // regression. The Estimator runs recursive least squares on each (a Kalman
 // filter with a static state), starting from a Gaussian prior: the spec
 // profile when the VA has one, a weak default by accelerator otherwise. It

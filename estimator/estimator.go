@@ -61,7 +61,7 @@ type Estimator struct {
 	cfg     Config
 	prior   Prior
 	decode  *relation // θ = (α, β), x = n
-	prefill *relation // θ = (γ, δ), x = in·n
+	prefill *relation // θ = (γ, δ), x = in + (k − 1)·in_typ
 	// batch range seen by accepted observations since the decode relation
 	// (re)started.
 	batchMin, batchMax float64
@@ -119,7 +119,11 @@ func (e *Estimator) Update(at time.Time, o Observation) (Result, error) {
 		}
 	}
 	if o.Prefill > 0 && o.InputTokens > 0 {
-		if x, y, ok := prefillPoint(e.params(), o); ok {
+		others := e.inputTokens // the typical prompt; the window's own at first
+		if others <= 0 {
+			others = o.InputTokens
+		}
+		if x, y, ok := prefillPoint(e.params(), o, others); ok {
 			res.Prefill = e.prefill.update(x, y, w, e.cfg)
 		}
 		if res.Prefill == OutcomeAccepted || res.Prefill == OutcomeRestarted {

@@ -408,7 +408,7 @@ func TestSaturationKeepsSlope(t *testing.T) {
 	for range 1000 {
 		at, o, _ := s.next()
 		o.Batch = 64
-		o.ITL, o.Prefill = physics(truthH100, 64, o.InputTokens, o.RequestRate)
+		o.ITL, o.Prefill = physics(truthH100, 64, o.InputTokens, synthPromptMean, o.RequestRate)
 		o.ITL *= 1 + 0.03*s.rng.NormFloat64()
 		if _, err := e.Update(at, o); err != nil {
 			t.Fatal(err)

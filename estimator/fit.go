@@ -59,7 +59,7 @@ func Fit(obs []Observation) (FitResult, error) {
 				dx, dy = append(dx, x), append(dy, y)
 			}
 			if o.Prefill > 0 && o.InputTokens > 0 {
-				if x, y, ok := prefillPoint(p, o); ok {
+				if x, y, ok := prefillPoint(p, o, o.InputTokens); ok {
 					px, py = append(px, x), append(py, y)
 				}
 			}

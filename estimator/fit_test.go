@@ -14,7 +14,7 @@ func benchRows(p Params, noise func(i int) float64) []Observation {
 			f := 1 + noise(i)
 			i++
 			rate := 0.2 * c
-			itl, pre := physics(p, c, in, rate)
+			itl, pre := physics(p, c, in, in, rate) // a benchmark run: one prompt length
 			rows = append(rows, Observation{Batch: c, ITL: itl * f, Prefill: pre / f, InputTokens: in, Requests: 100, RequestRate: rate})
 		}
 	}

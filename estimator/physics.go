@@ -21,11 +21,15 @@ import "math"
 //     ITL·(1 − u), with u = X·(γ/k + δ·in) (X the server's request rate;
 //     k requests share a prefill part's γ).
 //   - Prefill. After its queueing wait, a request's first token comes at
-//     the end of the step that admits it: TTFT − W ≈ γ + δ·in·k +
-//     [decode part of that step]. The decode part runs b = n − 1 other
+//     the end of the step that admits it: TTFT − W ≈ γ + δ·(its prompt + the
+//     others admitted with it) + [decode part of that step]. The decode part runs b = n − 1 other
 //     requests, and is absent when none run (probability about e^(−b) at
 //     light load): α·(1 − e^(−b)) + β·b. The observation of γ + δ·x is
-//     TTFT − W minus that, at x = in·k.
+//     TTFT − W minus that, at x = in + (k − 1)·in_typ: the window's own
+//     prompts, and the k − 1 others admitted with each, whose prompts are
+//     the server's typical ones (the estimator's running mean), not this
+//     window's: a window's mean prompt differs from the typical mostly by
+//     which requests happened to finish in it.
 //   - k, the requests admitted together, is 1 plus those arriving during
 //     the step before: k ≈ 1 + X·ITL.
 //
@@ -58,9 +62,10 @@ func decodePart(p Params, o Observation) float64 {
 	return p.Alpha*(1-math.Exp(-b)) + p.Beta*b
 }
 
-// prefillPoint is the prefill relation's (x, y); ok false when nothing is
-// left of the observation once the decode part is taken out.
-func prefillPoint(p Params, o Observation) (x, y float64, ok bool) {
+// prefillPoint is the prefill relation's (x, y), with others the typical
+// prompt of the requests admitted with the window's; ok false when nothing
+// is left of the observation once the decode part is taken out.
+func prefillPoint(p Params, o Observation, others float64) (x, y float64, ok bool) {
 	y = o.Prefill - decodePart(p, o)
-	return o.InputTokens * admitted(o), y, y > 0
+	return o.InputTokens + (admitted(o)-1)*others, y, y > 0
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // synth generates observations of a server with known parameters: batch
-// sizes uniform in [1, maxBatch], prompts of 256–2048 tokens, multiplicative
+// sizes uniform in [1, maxBatch], windows whose requests average 256–2048
+// prompt tokens (from a population averaging synthPromptMean), multiplicative
 // Gaussian noise of relative size noise, and a fraction of outliers (a
 // window whose latencies are 3–6 times too high, e.g. a GC pause or a
 // scrape of a pod that is still loading).
@@ -30,7 +31,7 @@ func (s *synth) next() (time.Time, Observation, bool) {
 	n := 1 + s.rng.Float64()*(s.maxBatch-1)
 	in := 256 + s.rng.Float64()*1792
 	rate := 0.1 + s.rng.Float64()*4.9
-	itlTrue, preTrue := physics(s.truth, n, in, rate)
+	itlTrue, preTrue := physics(s.truth, n, in, synthPromptMean, rate)
 	itl := itlTrue * (1 + s.noise*s.rng.NormFloat64())
 	pre := preTrue * (1 + s.noise*s.rng.NormFloat64())
 	outlier := s.rng.Float64() < s.outliers
@@ -41,11 +42,16 @@ func (s *synth) next() (time.Time, Observation, bool) {
 	return s.t, Observation{Batch: n, ITL: math.Max(itl, 0.01), Prefill: math.Max(pre, 0.01), InputTokens: in, Requests: 50, RequestRate: rate}, outlier
 }
 
+// synthPromptMean is the mean prompt of the synthetic servers' requests:
+// the prompts of the others admitted with a window's requests.
+const synthPromptMean = 1152
+
 // physics is what a server with profile p shows at batch n, prompts of in
-// tokens and rate req/s: the mean ITL and the time from admission to the
-// first token, by the relations of physics.go solved for the server's
-// side (the fixed point of k and u).
-func physics(p Params, n, in, rate float64) (itl, prefill float64) {
+// tokens (others for the requests admitted with them) and rate req/s: the
+// mean ITL and the time from admission to the first token, by the
+// relations of physics.go solved for the server's side (the fixed point of
+// k and u).
+func physics(p Params, n, in, others, rate float64) (itl, prefill float64) {
 	itl = p.Decode(n)
 	k := 1.0
 	for range 100 {
@@ -54,7 +60,7 @@ func physics(p Params, n, in, rate float64) (itl, prefill float64) {
 		k = 1 + rate*itl/1000
 	}
 	b := n - 1
-	return itl, p.Gamma + p.Delta*in*k + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
+	return itl, p.Gamma + p.Delta*(in+(k-1)*others) + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
 }
 
 func relDiff(got, want float64) float64 {

@@ -26,16 +26,16 @@ func TestLearnedValidation(t *testing.T) {
 				t.Errorf("%s: variant %s never runs but has %d samples", r.Start.Name, v.Variant, v.Samples)
 			}
 		}
-		// Whatever the start, the variant that serves is learned: α, β, γ
-		// end within 15% of the simulator's, δ within 30% (ShareGPT prompts
-		// are short: δ·in is a fifth of the prefill, the part least seen;
-		// over this 4-hour day it ends about 11% off from every start).
+		// Whatever the start, the variant that serves is learned: all four
+		// end within 15% of the simulator's (δ, the part least seen, since
+		// ShareGPT prompts are short and δ·in is a fifth of the prefill,
+		// ends 0 to 5% off on this 4-hour day).
 		for _, p := range []struct {
 			name           string
 			got, want, tol float64
 		}{
 			{"alpha", l40s.Final.Alpha, l40s.Truth.Alpha, 0.15}, {"beta", l40s.Final.Beta, l40s.Truth.Beta, 0.15},
-			{"gamma", l40s.Final.Gamma, l40s.Truth.Gamma, 0.15}, {"delta", l40s.Final.Delta, l40s.Truth.Delta, 0.3},
+			{"gamma", l40s.Final.Gamma, l40s.Truth.Gamma, 0.15}, {"delta", l40s.Final.Delta, l40s.Truth.Delta, 0.15},
 		} {
 			if math.Abs(p.got-p.want) > p.tol*p.want {
 				t.Errorf("%s: final %s %v, want within %.0f%% of %v", r.Start.Name, p.name, p.got, 100*p.tol, p.want)
