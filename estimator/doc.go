@@ -11,8 +11,8 @@
 //	prefill  (TTFT − wait) − (decode part)    ≈ γ + δ·(in + (k − 1)·in_typ)
 //
 // (n the batch, u the share of time spent prefilling, k the requests
-// admitted together, in_typ the typical prompt), so each relation is a two-parameter linear
-// regression. The Estimator runs recursive least squares on each (a Kalman
+// admitted together, in_typ the typical prompt), so each relation is a
+// two-parameter linear regression. The Estimator runs recursive least squares on each (a Kalman
 // filter with a static state), starting from a Gaussian prior: the spec
 // profile when the VA has one, a weak default by accelerator otherwise. It
 // keeps the covariance of each relation, the range of batch sizes seen, a

@@ -21,11 +21,12 @@ import "math"
 //     ITL·(1 − u), with u = X·(γ/k + δ·in) (X the server's request rate;
 //     k requests share a prefill part's γ).
 //   - Prefill. After its queueing wait, a request's first token comes at
-//     the end of the step that admits it: TTFT − W ≈ γ + δ·(its prompt + the
-//     others admitted with it) + [decode part of that step]. The decode part runs b = n − 1 other
-//     requests, and is absent when none run (probability about e^(−b) at
-//     light load): α·(1 − e^(−b)) + β·b. The observation of γ + δ·x is
-//     TTFT − W minus that, at x = in + (k − 1)·in_typ: the window's own
+//     the end of the step that admits it: TTFT − W ≈ γ + δ·(its prompt +
+//     the others admitted with it) + [decode part of that step]. The
+//     decode part runs b = n − 1 other requests, and is absent when none
+//     run (probability about e^(−b) at light load): α·(1 − e^(−b)) + β·b.
+//     The observation of γ + δ·x is TTFT − W minus that, at
+//     x = in + (k − 1)·in_typ: the window's own
 //     prompts, and the k − 1 others admitted with each, whose prompts are
 //     the server's typical ones (the estimator's running mean), not this
 //     window's: a window's mean prompt differs from the typical mostly by

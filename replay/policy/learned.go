@@ -161,10 +161,8 @@ func (o *Learned) learn(now float64, m Model) error {
 			if w.ITLCount > 0 {
 				win.ITL = w.ITLSum / w.ITLCount
 			}
-			if w.Requests > 0 {
+			if w.Requests > 0 { // both are observed as requests finish
 				win.InputTokens = w.PromptTokens / w.Requests
-			}
-			if w.Requests > 0 {
 				win.PrefillTime = w.PrefillSum / w.Requests
 			}
 			win.InService = (w.PrefillSum + w.ITLSum) / (w.Seconds * 1000)
