@@ -30,10 +30,15 @@ case-insensitive; the first matching name is used; other columns are
 ignored):
 
   concurrency     concurrency | max_concurrency | batch_size        (required)
-  input tokens    input_tokens | prompt_tokens | mean_input_tokens  (required)
-  output tokens   output_tokens | mean_output_tokens                (required, >= 1)
+  input tokens    input_tokens | prompt_tokens | mean_input_tokens, or
+                  total_input_tokens / completed                    (required)
+  output tokens   output_tokens | mean_output_tokens, or
+                  total_output_tokens / completed                   (required, >= 1)
   TTFT            ttft_ms | mean_ttft_ms, or ttft_s | mean_ttft_s    (required)
   ITL             itl_ms | mean_itl_ms | tpot_ms | mean_tpot_ms, or itl_s | mean_itl_s  (required)
+
+The totals are what vLLM's benchmark result files hold (completed is its
+count of successful requests), so a table of their fields fits as it is.
 
 Each run is read with the serving physics of docs/learned-profiles.md: a
 step takes gamma + delta*(prompt tokens admitted) when it admits requests,
@@ -64,12 +69,18 @@ type column struct {
 	names    []string
 	toMs     []float64 // per name; nil for counts
 	required bool
+	// total names a column that holds the sum over the run's requests:
+	// divided by the completed column, it stands for the missing mean.
+	total string
 }
+
+// completedColumn counts a run's successful requests (for the totals).
+const completedColumn = "completed"
 
 var fitColumns = []column{
 	{what: "concurrency", names: []string{"concurrency", "max_concurrency", "batch_size"}, required: true},
-	{what: "input tokens", names: []string{"input_tokens", "prompt_tokens", "mean_input_tokens"}, required: true},
-	{what: "output tokens", names: []string{"output_tokens", "mean_output_tokens"}, required: true},
+	{what: "input tokens", names: []string{"input_tokens", "prompt_tokens", "mean_input_tokens"}, required: true, total: "total_input_tokens"},
+	{what: "output tokens", names: []string{"output_tokens", "mean_output_tokens"}, required: true, total: "total_output_tokens"},
 	{what: "TTFT", names: []string{"ttft_ms", "mean_ttft_ms", "ttft_s", "mean_ttft_s"}, toMs: []float64{1, 1, 1000, 1000}, required: true},
 	{what: "ITL", names: []string{"itl_ms", "mean_itl_ms", "tpot_ms", "mean_tpot_ms", "itl_s", "mean_itl_s"}, toMs: []float64{1, 1, 1, 1, 1000, 1000}, required: true},
 }
@@ -166,10 +177,12 @@ func readBenchCSV(r io.Reader) ([]benchRow, error) {
 		idx[h] = i
 	}
 	type picked struct {
-		col  int
-		toMs float64
-		name string
+		col      int
+		toMs     float64
+		name     string
+		perCount bool // a total: divided by the completed column
 	}
+	completed, hasCompleted := idx[completedColumn]
 	cols := make([]picked, len(fitColumns))
 	for i, c := range fitColumns {
 		cols[i] = picked{col: -1}
@@ -182,9 +195,20 @@ func readBenchCSV(r io.Reader) ([]benchRow, error) {
 				break
 			}
 		}
-		if c.required && cols[i].col < 0 {
-			return nil, fmt.Errorf("header: no %s column (one of %s)", c.what, strings.Join(c.names, ", "))
+		if k, ok := idx[c.total]; ok && c.total != "" && cols[i].col < 0 && hasCompleted {
+			cols[i] = picked{col: k, toMs: 1, name: c.total, perCount: true}
 		}
+		if c.required && cols[i].col < 0 {
+			alts := strings.Join(c.names, ", ")
+			if c.total != "" {
+				alts += ", or " + c.total + " with " + completedColumn
+			}
+			return nil, fmt.Errorf("header: no %s column (one of %s)", c.what, alts)
+		}
+	}
+	needCount := false
+	for _, p := range cols {
+		needCount = needCount || p.perCount
 	}
 	var rows []benchRow
 	var errs []error
@@ -200,6 +224,16 @@ func readBenchCSV(r io.Reader) ([]benchRow, error) {
 		row := benchRow{line: line}
 		vals := make([]float64, len(cols))
 		ok := true
+		count := 1.0
+		if needCount {
+			raw := strings.TrimSpace(rec[completed])
+			n, err := strconv.ParseFloat(raw, 64)
+			if err != nil || !(n >= 1) || math.IsInf(n, 0) {
+				errs = append(errs, fmt.Errorf("line %d, column %s: %q is not a count of at least 1 (the totals are divided by it)", line, completedColumn, raw))
+				continue
+			}
+			count = n
+		}
 		for i, p := range cols {
 			if p.col < 0 {
 				continue
@@ -212,6 +246,9 @@ func readBenchCSV(r io.Reader) ([]benchRow, error) {
 				continue
 			}
 			vals[i] = v * p.toMs
+			if p.perCount {
+				vals[i] /= count
+			}
 		}
 		if !ok {
 			continue

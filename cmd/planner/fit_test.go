@@ -66,7 +66,8 @@ func TestFitExample(t *testing.T) {
 }
 
 // TestFitStdinAndUnits: the same runs in seconds (other column names, from
-// standard input) and in milliseconds give the same profile.
+// standard input), in milliseconds, and as the fields of vLLM's benchmark
+// result files (token totals over completed requests) give the same profile.
 func TestFitStdinAndUnits(t *testing.T) {
 	ms := "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n" +
 		"1,1000,200,35,8.3\n" +
@@ -76,8 +77,12 @@ func TestFitStdinAndUnits(t *testing.T) {
 		"1,1000,200,0.035,0.0083\n" +
 		"10,1000,200,0.215,0.011\n" +
 		"50,1000,200,1.015,0.023\n"
-	var reps [2]jsonFit
-	for i, in := range []string{ms, s} {
+	vllm := "max_concurrency,completed,total_input_tokens,total_output_tokens,mean_ttft_ms,mean_itl_ms\n" +
+		"1,40,40000,8000,35,8.3\n" +
+		"10,200,200000,40000,215,11\n" +
+		"50,1000,1000000,200000,1015,23\n"
+	var reps [3]jsonFit
+	for i, in := range []string{ms, s, vllm} {
 		r := runPlanner(t, in, "fit", "-f", "-", "-o", "json")
 		if r.code != exitOK {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -86,8 +91,8 @@ func TestFitStdinAndUnits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if reps[0].Profile != reps[1].Profile {
-		t.Errorf("ms %+v, s %+v", reps[0].Profile, reps[1].Profile)
+	if reps[0].Profile != reps[1].Profile || reps[0].Profile != reps[2].Profile {
+		t.Errorf("ms %+v, s %+v, vLLM totals %+v", reps[0].Profile, reps[1].Profile, reps[2].Profile)
 	}
 	if _, err := reps[0].Profile.Parse(); err != nil {
 		t.Errorf("profile does not parse: %v", err)
@@ -107,6 +112,8 @@ func TestFitBadInput(t *testing.T) {
 		"header only":           {stdin: "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n", wantErr: "no measurements"},
 		"no ITL column":         {stdin: "concurrency,input_tokens,output_tokens,ttft_ms\n1,2,3,4\n", wantErr: "no ITL column"},
 		"no output column":      {stdin: "concurrency,input_tokens,ttft_ms,itl_ms\n1,2,3,4\n", wantErr: "no output tokens column"},
+		"totals, no count":      {stdin: "concurrency,total_input_tokens,output_tokens,ttft_ms,itl_ms\n1,2,3,4,5\n", wantErr: "no input tokens column (one of input_tokens, prompt_tokens, mean_input_tokens, or total_input_tokens with completed)"},
+		"zero completed":        {stdin: "concurrency,completed,total_input_tokens,output_tokens,ttft_ms,itl_ms\n1,0,512,100,20,8\n", wantErr: `line 2, column completed: "0" is not a count of at least 1`},
 		"duplicate column":      {stdin: "concurrency,concurrency,input_tokens,ttft_ms,itl_ms\n", wantErr: "appears twice"},
 		"not a number":          {stdin: "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n1,512,100,abc,8\n", wantErr: `line 2, column ttft_ms: "abc"`},
 		"negative":              {stdin: "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n1,512,100,20,-8\n", wantErr: "line 2, column itl_ms"},
