@@ -24,10 +24,10 @@ import (
 // with (chooseProfile), writing status.learnedProfile and ProfileLearned.
 
 // PodWindowSource gives the per-pod windows of a group read by the last
-// refresh (pod name → window) and the time they end; loadsource.Prometheus
-// with PodWindows set is one.
+// refresh (pod name → window) and the time they start and end;
+// loadsource.Prometheus with PodWindows set is one.
 type PodWindowSource interface {
-	PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time)
+	PodWindows(key modelgroup.Key) (windows map[string]estimator.Window, start, end time.Time)
 }
 
 // DefaultMaxBatchSize is the batch a replica serves at most when the VA has
@@ -85,7 +85,7 @@ func podsOfVariants(members []modelgroup.Member, pods map[string]estimator.Windo
 // group is reconciled) and returns every member's estimate. Members pinned to
 // spec.profile learn nothing. Errors (a status that cannot be resumed from,
 // bad windows) are returned for the log: what could be learned still is.
-func learnGroup(tr *learning.Tracker, members []modelgroup.Member, pods map[string]estimator.Window, end time.Time) (learnedProfiles, error) {
+func learnGroup(tr *learning.Tracker, members []modelgroup.Member, pods map[string]estimator.Window, start, end time.Time) (learnedProfiles, error) {
 	byVA := podsOfVariants(members, pods)
 	out := make(learnedProfiles, len(members))
 	var errs []error
@@ -95,7 +95,7 @@ func learnGroup(tr *learning.Tracker, members []modelgroup.Member, pods map[stri
 			continue
 		}
 		if ws := byVA[va.Name]; len(ws) > 0 && !end.IsZero() {
-			if _, err := tr.Observe(va, end, ws, int(va.Spec.Profile.MaxBatchSize)); err != nil {
+			if _, err := tr.Observe(va, start, end, ws, int(va.Spec.Profile.MaxBatchSize)); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -214,11 +214,11 @@ func (r *GroupReconciler) learn(ctx context.Context, snap *modelgroup.Snapshot) 
 		return nil
 	}
 	var pods map[string]estimator.Window
-	var end time.Time
+	var start, end time.Time
 	if r.podWindows != nil {
-		pods, end = r.podWindows.PodWindows(snap.Key)
+		pods, start, end = r.podWindows.PodWindows(snap.Key)
 	}
-	learned, err := learnGroup(r.profiles, snap.Members, pods, end)
+	learned, err := learnGroup(r.profiles, snap.Members, pods, start, end)
 	if err != nil {
 		// Bad windows or a status that cannot be resumed from: what could
 		// be learned is, the rest is reported here and nowhere else.

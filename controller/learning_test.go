@@ -76,7 +76,7 @@ func learntEstimate(t *testing.T, n int) estimator.Estimate {
 	va.Spec.Profile = llmdv1alpha1.Profile{}
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	for i := range n {
-		if _, err := tr.Observe(va, at.Add(time.Duration(i)*time.Minute), []estimator.Window{serverWindow(float64(2+(i*7)%160), float64(400+(i%5)*50))}, 0); err != nil {
+		if _, err := tr.Observe(va, at.Add(time.Duration(i-1)*time.Minute), at.Add(time.Duration(i)*time.Minute), []estimator.Window{serverWindow(float64(2+(i*7)%160), float64(400+(i%5)*50))}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,14 +164,15 @@ func TestChooseProfile(t *testing.T) {
 	}
 }
 
-// podSource is a PodWindowSource whose windows the test sets.
+// podSource is a PodWindowSource whose windows the test sets; each lasts
+// the 2 s between the test's refreshes.
 type podSource struct {
 	pods map[string]estimator.Window
 	end  time.Time
 }
 
-func (p *podSource) PodWindows(modelgroup.Key) (map[string]estimator.Window, time.Time) {
-	return p.pods, p.end
+func (p *podSource) PodWindows(modelgroup.Key) (map[string]estimator.Window, time.Time, time.Time) {
+	return p.pods, p.end.Add(-2 * time.Second), p.end
 }
 
 // TestReconcileLearnsAProfileAndResumes: a VA without spec.profile is held
@@ -307,7 +308,7 @@ func TestForgetLearned(t *testing.T) {
 	va := builders.MakeVA("gone", "ns").Model("llama").Obj()
 	va.Spec.Profile = llmdv1alpha1.Profile{}
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := tr.Observe(va, at, []estimator.Window{serverWindow(8, 500)}, 0); err != nil {
+	if _, err := tr.Observe(va, at.Add(-time.Minute), at, []estimator.Window{serverWindow(8, 500)}, 0); err != nil {
 		t.Fatal(err)
 	}
 	previous := &groupRecord{Variants: map[string]variantRecord{"gone": {}, "kept": {}}}

@@ -28,6 +28,9 @@ type tracked struct {
 	// fedUntil is the end of the last window fed: a window is fed once,
 	// however often the VA is reconciled.
 	fedUntil time.Time
+	// resumed is set while fedUntil comes from the status (a restart): the
+	// first window read since then may begin before it.
+	resumed bool
 }
 
 // NewTracker returns an empty tracker whose estimators use cfg.
@@ -79,7 +82,7 @@ func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling, keep bool) (*tracke
 	}
 	e := &tracked{est: est, prior: prior}
 	if lp := va.Status.LearnedProfile; est != nil && resumeErr == nil && lp != nil && lp.LastUpdateTime != nil && lp.Prior == prior.Source {
-		e.fedUntil = lp.LastUpdateTime.Time
+		e.fedUntil, e.resumed = lp.LastUpdateTime.Time, true
 	}
 	if keep || resumeErr != nil { // a status that cannot be resumed from is reported once
 		t.byVA[key] = e
@@ -90,12 +93,15 @@ func (t *Tracker) entry(va *llmdv1alpha1.VariantAutoscaling, keep bool) (*tracke
 	return e, nil
 }
 
-// Observe feeds the windows of the VA's pods that ended at `end` (one per
+// Observe feeds the windows of the VA's pods from start to end (one per
 // pod), once: windows ending at or before the last end fed are ignored.
-// maxBatch caps the batch size (spec.profile.maxBatchSize; 0 unknown).
-// It returns the observations taken; bad windows are skipped and reported
-// together, the others still count.
-func (t *Tracker) Observe(va *llmdv1alpha1.VariantAutoscaling, end time.Time, windows []estimator.Window, maxBatch int) (int, error) {
+// After a restart, the first windows are also ignored when they begin
+// before the last update the status holds: part of them is already in the
+// estimate, and counting it twice would make the estimate surer than its
+// data. maxBatch caps the batch size (spec.profile.maxBatchSize; 0
+// unknown). It returns the observations taken; bad windows are skipped and
+// reported together, the others still count.
+func (t *Tracker) Observe(va *llmdv1alpha1.VariantAutoscaling, start, end time.Time, windows []estimator.Window, maxBatch int) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, err := t.entry(va, true)
@@ -105,7 +111,11 @@ func (t *Tracker) Observe(va *llmdv1alpha1.VariantAutoscaling, end time.Time, wi
 	if !end.After(e.fedUntil) {
 		return 0, err
 	}
-	e.fedUntil = end
+	overlaps := e.resumed && start.Before(e.fedUntil)
+	e.fedUntil, e.resumed = end, false
+	if overlaps {
+		return 0, err
+	}
 	fed := 0
 	var errs []error
 	if err != nil {

@@ -36,13 +36,13 @@ func TestTrackerFeedsOnceAndResumesFromStatus(t *testing.T) {
 	end := at
 	for i := range 60 {
 		end = at.Add(time.Duration(i) * time.Minute)
-		n, err := tr.Observe(v, end, []estimator.Window{window(float64(2+i%40), i), window(float64(3+i%40), i+1)}, 64)
+		n, err := tr.Observe(v, end.Add(-time.Minute), end, []estimator.Window{window(float64(2+i%40), i), window(float64(3+i%40), i+1)}, 64)
 		if err != nil || n != 2 {
 			t.Fatalf("window %d: fed %d, %v", i, n, err)
 		}
 	}
 	// The same window again (a second reconcile): nothing fed.
-	if n, err := tr.Observe(v, end, []estimator.Window{window(5, 0)}, 64); n != 0 || err != nil {
+	if n, err := tr.Observe(v, end.Add(-time.Minute), end, []estimator.Window{window(5, 0)}, 64); n != 0 || err != nil {
 		t.Errorf("a window fed twice: %d %v", n, err)
 	}
 	before, prior, err := tr.Estimate(v)
@@ -61,8 +61,24 @@ func TestTrackerFeedsOnceAndResumesFromStatus(t *testing.T) {
 		t.Errorf("resumed %+v, was %+v", after.Params, before.Params)
 	}
 	// Windows up to the last update are not fed again after the restart.
-	if n, _ := fresh.Observe(v, end, []estimator.Window{window(5, 0)}, 64); n != 0 {
+	if n, _ := fresh.Observe(v, end.Add(-time.Minute), end, []estimator.Window{window(5, 0)}, 64); n != 0 {
 		t.Errorf("fed %d windows from before the restart", n)
+	}
+	// The first window read after the restart began before the last update:
+	// its first half is in the estimate already, so it is not fed; the one
+	// after it is.
+	overlapping := end.Add(30 * time.Second)
+	if n, _ := fresh.Observe(v, overlapping.Add(-time.Minute), overlapping, []estimator.Window{window(5, 0)}, 64); n != 0 {
+		t.Errorf("fed %d windows overlapping the stored estimate's last one", n)
+	}
+	next := overlapping.Add(time.Minute)
+	if n, err := fresh.Observe(v, overlapping, next, []estimator.Window{window(5, 0)}, 64); n != 1 || err != nil {
+		t.Errorf("the window after the overlapping one: fed %d, %v", n, err)
+	}
+	// Later windows may overlap the previous one by a little (the load
+	// source reads them up to a twentieth early): they are fed.
+	if n, err := fresh.Observe(v, next.Add(-3*time.Second), next.Add(57*time.Second), []estimator.Window{window(6, 1)}, 64); n != 1 || err != nil {
+		t.Errorf("a window read a little early: fed %d, %v", n, err)
 	}
 }
 
@@ -70,7 +86,7 @@ func TestTrackerRestartsOnANewSpecAndReportsBadStatus(t *testing.T) {
 	tr := NewTracker(estimator.Config{})
 	v := va(llmdv1alpha1.Profile{})
 	for i := range 20 {
-		if _, err := tr.Observe(v, at.Add(time.Duration(i)*time.Minute), []estimator.Window{window(float64(2+i), i)}, 64); err != nil {
+		if _, err := tr.Observe(v, at.Add(time.Duration(i-1)*time.Minute), at.Add(time.Duration(i)*time.Minute), []estimator.Window{window(float64(2+i), i)}, 64); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +116,7 @@ func TestTrackerReportsBadWindows(t *testing.T) {
 	good := window(8, 0)
 	bad := good
 	bad.TTFT = -1
-	n, err := tr.Observe(v, at, []estimator.Window{good, bad}, 64)
+	n, err := tr.Observe(v, at.Add(-time.Minute), at, []estimator.Window{good, bad}, 64)
 	if n != 1 || err == nil {
 		t.Errorf("fed %d, %v; want the good window fed and the bad one reported", n, err)
 	}
@@ -126,7 +142,7 @@ func TestTrackerKeepsOnlyFedVAs(t *testing.T) {
 	if err != nil || est.DecodeSamples != 0 || prior.Source != "default for L40" {
 		t.Fatalf("estimate of an idle VA: %+v, prior %q, %v", est, prior.Source, err)
 	}
-	if _, err := tr.Observe(fed, at, []estimator.Window{window(4, 0)}, 64); err != nil {
+	if _, err := tr.Observe(fed, at.Add(-time.Minute), at, []estimator.Window{window(4, 0)}, 64); err != nil {
 		t.Fatal(err)
 	}
 	var kept []types.NamespacedName

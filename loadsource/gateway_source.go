@@ -50,13 +50,13 @@ func (s *WithGateway) Changes() <-chan event.TypedGenericEvent[modelgroup.Key] {
 
 // PodWindows passes the base source's per-pod windows through (the learned
 // profiles read them); nil when the base source has none.
-func (s *WithGateway) PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time) {
+func (s *WithGateway) PodWindows(key modelgroup.Key) (windows map[string]estimator.Window, start, end time.Time) {
 	if p, ok := s.Base.(interface {
-		PodWindows(modelgroup.Key) (map[string]estimator.Window, time.Time)
+		PodWindows(modelgroup.Key) (map[string]estimator.Window, time.Time, time.Time)
 	}); ok {
 		return p.PodWindows(key)
 	}
-	return nil, time.Time{}
+	return nil, time.Time{}, time.Time{}
 }
 
 // OnConfigChange forwards to the base source when it listens to changes.

@@ -148,14 +148,14 @@ func podsByGroup(windows map[PodKey]estimator.Window) map[modelgroup.Key]map[str
 }
 
 // PodWindows returns the per-pod windows of a group read by the last
-// refresh that read them (pod name → window) and the time they end; nil
-// when PodWindows is off, the last refresh failed or no pod of the group
-// reported. The same windows are answered until the next ones are read: the
-// caller takes a window end once.
-func (s *Prometheus) PodWindows(key modelgroup.Key) (map[string]estimator.Window, time.Time) {
+// refresh that read them (pod name → window) and the time they start and
+// end; nil when PodWindows is off, the last refresh failed or no pod of the
+// group reported. The same windows are answered until the next ones are
+// read: the caller takes a window end once.
+func (s *Prometheus) PodWindows(key modelgroup.Key) (windows map[string]estimator.Window, start, end time.Time) {
 	snap := s.snap.Load()
 	if snap == nil || snap.err != nil || snap.pods.byGroup == nil {
-		return nil, time.Time{}
+		return nil, time.Time{}, time.Time{}
 	}
-	return snap.pods.byGroup[key], snap.pods.at
+	return snap.pods.byGroup[key], snap.pods.at.Add(-s.opts.ProfileWindow), snap.pods.at
 }

@@ -77,13 +77,13 @@ func TestPrometheusPodWindows(t *testing.T) {
 	if stats.Err != nil || fake.seen != 8 {
 		t.Fatalf("refresh %+v, %d pod queries answered", stats, fake.seen)
 	}
-	windows, at := on.PodWindows(groupA)
+	windows, start, at := on.PodWindows(groupA)
 	want := map[string]estimator.Window{
 		"a-1": {Requests: 120, RequestRate: 1, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
 		"a-2": {Requests: 60, RequestRate: 0.5, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
 	}
-	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() {
-		t.Errorf("pod windows at %v (-want +got):\n%s", at, diff)
+	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() || at.Sub(start) != DefaultProfileWindow {
+		t.Errorf("pod windows from %v to %v (-want +got):\n%s", start, at, diff)
 	}
 
 	// The refreshes within the profile window read no pods and answer the
@@ -95,7 +95,7 @@ func TestPrometheusPodWindows(t *testing.T) {
 		if stats := refresh(t, on); stats.Err != nil || fake.seen != 0 {
 			t.Fatalf("refresh within the profile window %+v, %d pod queries", stats, fake.seen)
 		}
-		if w, end := on.PodWindows(groupA); !end.Equal(first) || len(w) != 2 {
+		if w, _, end := on.PodWindows(groupA); !end.Equal(first) || len(w) != 2 {
 			t.Fatalf("within the profile window: %d windows ending %v, want 2 ending %v", len(w), end, first)
 		}
 	}
@@ -104,7 +104,7 @@ func TestPrometheusPodWindows(t *testing.T) {
 	if fake.seen != 8 {
 		t.Fatalf("%d pod queries a profile window after the first, want 8", fake.seen)
 	}
-	if _, end := on.PodWindows(groupA); end.Sub(first) != DefaultProfileWindow {
+	if _, _, end := on.PodWindows(groupA); end.Sub(first) != DefaultProfileWindow {
 		t.Errorf("the next windows end %v after the first, want %v", end.Sub(first), DefaultProfileWindow)
 	}
 	if r := on.Load(t.Context(), groupA, 0); !r.Available {
@@ -112,7 +112,7 @@ func TestPrometheusPodWindows(t *testing.T) {
 	}
 	fake.seen = 0
 	refresh(t, off)
-	if w, _ := off.PodWindows(groupA); w != nil || fake.seen != 0 {
+	if w, _, _ := off.PodWindows(groupA); w != nil || fake.seen != 0 {
 		t.Errorf("pod windows off: %v, %d pod queries", w, fake.seen)
 	}
 }

@@ -45,6 +45,11 @@ type LearnedVariantSummary struct {
 	// FirstWithin10 when all four first were.
 	Within10      ParamTimes
 	FirstWithin10 float64
+	// WorstAtHour is the largest relative error of the four parameters at
+	// the first plan one simulated hour in, and WorstParamAtHour its name
+	// (-1 and "": the run is shorter, or the variant had not run by then).
+	WorstAtHour      float64
+	WorstParamAtHour string
 	// LearnedAt is the first plan (s) that used the learned profile (-1:
 	// none), Usable or because the data contradicted the spec; UsableAt the
 	// first at which it was Usable.
@@ -120,7 +125,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 	firstLearned := math.Inf(1)
 	for vi, v := range m.Variants {
 		tp := estimator.Params{Alpha: v.Profile.Alpha, Beta: v.Profile.Beta, Gamma: v.Profile.Gamma, Delta: v.Profile.Delta}
-		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}}
+		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}, WorstAtHour: -1}
 		for _, r := range recs {
 			if r.Variants[vi].Source == "learned" {
 				s.UsableAt = r.T / 1000
@@ -155,6 +160,14 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 			}
 		}
 		for _, r := range recs {
+			if e := r.Variants[vi].Estimate; r.T >= 3600_000 {
+				if e.DecodeSamples > 0 || e.PrefillSamples > 0 {
+					s.WorstAtHour, s.WorstParamAtHour = worstError(e.Params, tp)
+				}
+				break
+			}
+		}
+		for _, r := range recs {
 			if src := r.Variants[vi].Source; src == "learned" || src == "contradicted" {
 				s.LearnedAt = r.T / 1000
 				firstLearned = math.Min(firstLearned, r.T)
@@ -183,6 +196,21 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 	return run
 }
 
+// worstError is the largest relative error of p against the truth, and
+// which parameter has it.
+func worstError(p, truth estimator.Params) (float64, string) {
+	worst, name := 0.0, ""
+	for _, q := range []struct {
+		name      string
+		got, want float64
+	}{{"α", p.Alpha, truth.Alpha}, {"β", p.Beta, truth.Beta}, {"γ", p.Gamma, truth.Gamma}, {"δ", p.Delta, truth.Delta}} {
+		if e := math.Abs(q.got-q.want) / q.want; e > worst {
+			worst, name = e, q.name
+		}
+	}
+	return worst, name
+}
+
 // LearnedMarkdown renders the runs as the table of docs/learned-profiles.md.
 func LearnedMarkdown(runs []LearnedRun, variant string) string {
 	secs := func(s float64) string {
@@ -191,7 +219,7 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 		}
 		return fmt.Sprintf("%.0f min", s/60)
 	}
-	out := "| start | cost (true-profile run) | SLO attainment (true-profile run) | learned profile used from | Usable from | decisions = true-profile decisions from | equal after switching | all four first within 10% at | α, β, γ, δ within 10% for good from | final α, β, γ, δ (truth) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+	out := "| start | cost (true-profile run) | SLO attainment (true-profile run) | learned profile used from | Usable from | decisions = true-profile decisions from | equal after switching | all four first within 10% at | worst error at 1 h | α, β, γ, δ within 10% for good from | final α, β, γ, δ (truth) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range runs {
 		var v LearnedVariantSummary
 		for _, x := range r.Variants {
@@ -200,9 +228,13 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 			}
 		}
 		w := v.Within10
-		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%% | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
+		atHour := "n/a"
+		if v.WorstAtHour >= 0 {
+			atHour = fmt.Sprintf("%.1f%% (%s)", 100*v.WorstAtHour, v.WorstParamAtHour)
+		}
+		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%% | %s | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
 			r.Start.Name, r.Cost, r.TrueCost, 100*r.Attainment, 100*r.TrueAttainment,
-			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, secs(v.FirstWithin10),
+			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, secs(v.FirstWithin10), atHour,
 			secs(w.Alpha), secs(w.Beta), secs(w.Gamma), secs(w.Delta),
 			v.Final.Alpha, v.Final.Beta, v.Final.Gamma, v.Final.Delta, v.Truth.Alpha, v.Truth.Beta, v.Truth.Gamma, v.Truth.Delta)
 	}
@@ -211,7 +243,8 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 
 // LearnedSeedsMarkdown renders, per start, the SLO attainment lost (points)
 // and the cost added (%) against the true-profile run of the same seed, and
-// when the learned profile became Usable, over several seeds: one seed's
+// when the learned profile became Usable and the worst parameter error one
+// hour in, over several seeds: one seed's
 // day turns on a handful of plans at replica-count boundaries.
 func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) string {
 	out := "| start |"
@@ -227,15 +260,21 @@ func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) s
 		lost := 0.0
 		for _, rs := range runs {
 			r := rs[i]
-			usable := "never"
+			usable, atHour := "never", "n/a"
 			for _, v := range r.Variants {
-				if v.Variant == variant && v.UsableAt >= 0 {
+				if v.Variant != variant {
+					continue
+				}
+				if v.UsableAt >= 0 {
 					usable = fmt.Sprintf("%.0f min", v.UsableAt/60)
+				}
+				if v.WorstAtHour >= 0 {
+					atHour = fmt.Sprintf("%.0f%% (%s)", 100*v.WorstAtHour, v.WorstParamAtHour)
 				}
 			}
 			d := 100 * (r.TrueAttainment - r.Attainment)
 			lost += d / float64(len(runs))
-			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s |", -d, 100*(r.Cost/r.TrueCost-1), usable)
+			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s, off at 1 h %s |", -d, 100*(r.Cost/r.TrueCost-1), usable, atHour)
 		}
 		out += fmt.Sprintf(" %.2f pts |\n", lost)
 	}
