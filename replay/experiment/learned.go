@@ -46,10 +46,12 @@ type LearnedVariantSummary struct {
 	Within10      ParamTimes
 	FirstWithin10 float64
 	// WorstAtHour is the largest relative error of the four parameters at
-	// the first plan one simulated hour in, and WorstParamAtHour its name
-	// (-1 and "": the run is shorter, or the variant had not run by then).
-	WorstAtHour      float64
-	WorstParamAtHour string
+	// the first plan one simulated hour in, WorstParamAtHour its name and
+	// WorstStdErrAtHour the estimate's own relative standard error of that
+	// parameter then (-1 and "": the run is shorter, or the variant had not
+	// run by then).
+	WorstAtHour, WorstStdErrAtHour float64
+	WorstParamAtHour               string
 	// LearnedAt is the first plan (s) that used the learned profile (-1:
 	// none), Usable or because the data contradicted the spec; UsableAt the
 	// first at which it was Usable.
@@ -125,7 +127,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 	firstLearned := math.Inf(1)
 	for vi, v := range m.Variants {
 		tp := estimator.Params{Alpha: v.Profile.Alpha, Beta: v.Profile.Beta, Gamma: v.Profile.Gamma, Delta: v.Profile.Delta}
-		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}, WorstAtHour: -1}
+		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}, WorstAtHour: -1, WorstStdErrAtHour: -1}
 		for _, r := range recs {
 			if r.Variants[vi].Source == "learned" {
 				s.UsableAt = r.T / 1000
@@ -162,7 +164,10 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 		for _, r := range recs {
 			if e := r.Variants[vi].Estimate; r.T >= 3600_000 {
 				if e.DecodeSamples > 0 || e.PrefillSamples > 0 {
-					s.WorstAtHour, s.WorstParamAtHour = worstError(e.Params, tp)
+					var i int
+					s.WorstAtHour, i = worstError(e.Params, tp)
+					s.WorstParamAtHour = paramNames[i]
+					s.WorstStdErrAtHour = paramList(e.StdErr)[i] / paramList(tp)[i]
 				}
 				break
 			}
@@ -196,19 +201,20 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 	return run
 }
 
-// worstError is the largest relative error of p against the truth, and
-// which parameter has it.
-func worstError(p, truth estimator.Params) (float64, string) {
-	worst, name := 0.0, ""
-	for _, q := range []struct {
-		name      string
-		got, want float64
-	}{{"α", p.Alpha, truth.Alpha}, {"β", p.Beta, truth.Beta}, {"γ", p.Gamma, truth.Gamma}, {"δ", p.Delta, truth.Delta}} {
-		if e := math.Abs(q.got-q.want) / q.want; e > worst {
-			worst, name = e, q.name
+var paramNames = [4]string{"α", "β", "γ", "δ"}
+
+func paramList(p estimator.Params) [4]float64 { return [4]float64{p.Alpha, p.Beta, p.Gamma, p.Delta} }
+
+// worstError is the largest relative error of p against the truth, and the
+// index of the parameter that has it (in paramNames).
+func worstError(p, truth estimator.Params) (worst float64, at int) {
+	got, want := paramList(p), paramList(truth)
+	for i := range got {
+		if e := math.Abs(got[i]-want[i]) / want[i]; e > worst {
+			worst, at = e, i
 		}
 	}
-	return worst, name
+	return worst, at
 }
 
 // LearnedMarkdown renders the runs as the table of docs/learned-profiles.md.
@@ -230,7 +236,7 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 		w := v.Within10
 		atHour := "n/a"
 		if v.WorstAtHour >= 0 {
-			atHour = fmt.Sprintf("%.1f%% (%s)", 100*v.WorstAtHour, v.WorstParamAtHour)
+			atHour = fmt.Sprintf("%.1f%% (%s; standard error %.1f%%)", 100*v.WorstAtHour, v.WorstParamAtHour, 100*v.WorstStdErrAtHour)
 		}
 		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%% | %s | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
 			r.Start.Name, r.Cost, r.TrueCost, 100*r.Attainment, 100*r.TrueAttainment,
@@ -269,7 +275,7 @@ func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) s
 					usable = fmt.Sprintf("%.0f min", v.UsableAt/60)
 				}
 				if v.WorstAtHour >= 0 {
-					atHour = fmt.Sprintf("%.0f%% (%s)", 100*v.WorstAtHour, v.WorstParamAtHour)
+					atHour = fmt.Sprintf("%.0f%% (%s ± %.0f%%)", 100*v.WorstAtHour, v.WorstParamAtHour, 100*v.WorstStdErrAtHour)
 				}
 			}
 			d := 100 * (r.TrueAttainment - r.Attainment)
