@@ -30,10 +30,6 @@ type PodWindowSource interface {
 	PodWindows(key modelgroup.Key) (windows map[string]estimator.Window, start, end time.Time)
 }
 
-// DefaultMaxBatchSize is the batch a replica serves at most when the VA has
-// no spec.profile to say it: vLLM's default max_num_seqs.
-const DefaultMaxBatchSize = 256
-
 // learnedVariant is what the tracker knows of one VA, for its plan.
 type learnedVariant struct {
 	Estimate estimator.Estimate
@@ -154,7 +150,7 @@ func chooseProfile(cfg *config.Config, m *modelgroup.Member, learned learnedProf
 	if learned == nil {
 		return profileChoice{Profile: specProfile()}
 	}
-	maxBatch := DefaultMaxBatchSize
+	maxBatch := learning.DefaultMaxBatchSize
 	var specParams *estimator.Params
 	if spec != nil {
 		maxBatch = spec.MaxBatchSize

@@ -105,7 +105,7 @@ func TestChooseProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	specProfile := allocator.Profile{MaxBatchSize: spec.MaxBatchSize, Alpha: spec.Alpha, Beta: spec.Beta, Gamma: spec.Gamma, Delta: spec.Delta}
-	learnedProfile := allocator.Profile{MaxBatchSize: DefaultMaxBatchSize, Alpha: ready.Params.Alpha, Beta: ready.Params.Beta, Gamma: ready.Params.Gamma, Delta: ready.Params.Delta}
+	learnedProfile := allocator.Profile{MaxBatchSize: learning.DefaultMaxBatchSize, Alpha: ready.Params.Alpha, Beta: ready.Params.Beta, Gamma: ready.Params.Gamma, Delta: ready.Params.Delta}
 
 	cases := map[string]struct {
 		va      *llmdv1alpha1.VariantAutoscaling

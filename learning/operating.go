@@ -7,6 +7,10 @@ import (
 	"github.com/llm-d/variant-autoscaler/estimator"
 )
 
+// DefaultMaxBatchSize is the batch a replica serves at most when the VA has
+// no spec.profile to say it: vLLM's default max_num_seqs.
+const DefaultMaxBatchSize = 256
+
 // Profile is the allocator's profile for estimated parameters (α kept
 // above the allocator's floor).
 func Profile(p estimator.Params, maxBatch int) allocator.Profile {

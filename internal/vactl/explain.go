@@ -74,6 +74,9 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 		accelerator(va), va.Spec.EffectiveMode(), va.Spec.MinReplicas, maxText(va))
 	if self.Skip != "" {
 		fmt.Fprintf(w, "\nThe operator does not plan this variant: %s\n", self.Skip)
+	} else {
+		pr := self.Variant.Profile
+		fmt.Fprintf(w, "  profile %s: alpha %.4g, beta %.4g, gamma %.4g, delta %.4g ms, max batch %d\n", self.Profile, pr.Alpha, pr.Beta, pr.Gamma, pr.Delta, pr.MaxBatchSize)
 	}
 
 	fmt.Fprintln(w)

@@ -22,6 +22,8 @@ type member struct {
 	Variant allocator.Variant
 	SLO     config.SLO
 	Class   string
+	// Profile names the profile the variant is planned with (plannedProfile).
+	Profile string
 	// Skip says why the operator does not plan this VA (empty: it does).
 	Skip string
 }
@@ -72,11 +74,12 @@ func resolveMember(cfg *config.Config, va *llmdv1alpha1.VariantAutoscaling) memb
 		m.Skip = "target conflict: " + c.Message
 		return m
 	}
-	p, err := va.Spec.Profile.Parse()
+	p, what, err := plannedProfile(va)
 	if err != nil {
-		m.Skip = "invalid profile: " + err.Error()
+		m.Skip = err.Error()
 		return m
 	}
+	m.Profile = what
 	cost, err := cfg.VariantCost(&va.Spec)
 	if err != nil {
 		m.Skip = err.Error()
@@ -94,7 +97,7 @@ func resolveMember(cfg *config.Config, va *llmdv1alpha1.VariantAutoscaling) memb
 	m.SLO, m.Class = slo, class
 	m.Variant = allocator.Variant{
 		Name: va.Name, Cost: cost,
-		Profile: allocator.Profile{MaxBatchSize: p.MaxBatchSize, Alpha: p.Alpha, Beta: p.Beta, Gamma: p.Gamma, Delta: p.Delta},
+		Profile: p,
 		Min:     int(va.Spec.MinReplicas), Max: maxReplicas,
 		// The scale target's spec.replicas (readTargetReplicas), as the operator plans from.
 		Current: int(va.Status.CurrentReplicas),

@@ -75,6 +75,9 @@ func (w *VAWrapper) Max(n int32) *VAWrapper { w.Spec.MaxReplicas = ptr.To(n); re
 // Mode sets spec.mode.
 func (w *VAWrapper) Mode(m llmdv1alpha1.Mode) *VAWrapper { w.Spec.Mode = m; return w }
 
+// NoProfile clears spec.profile: the operator learns it.
+func (w *VAWrapper) NoProfile() *VAWrapper { w.Spec.Profile = llmdv1alpha1.Profile{}; return w }
+
 // Profile sets the decode and prefill parameters and the batch size.
 func (w *VAWrapper) Profile(maxBatch int32, alpha, beta, gamma, delta string) *VAWrapper {
 	w.Spec.Profile = llmdv1alpha1.Profile{

@@ -52,6 +52,8 @@ func TestGolden(t *testing.T) {
 		"explain-optimal":      {"explain", "llama-8b-l40s", "-n", nsServing},
 		"explain-stabilized":   {"explain", "llama-8b-a100", "-n", nsServing, "--input", "1024", "--output", "256"},
 		"explain-metrics-gone": {"explain", "qwen-7b-a100", "-n", nsChat},
+		"explain-learned":      {"explain", "mistral-7b-l40s", "-n", nsChat, "--input", "162", "--output", "256"},
+		"plan-learned":         {"plan", modelMistral, "-n", nsChat, "--rate", "12", "--input", "162", "--output", "256"},
 		"explain-not-found":    {"explain", "nope", "-n", nsServing},
 		"plan-8b":              {"plan", model8B, "-n", nsServing, "--rate", "40"},
 		"plan-70b-tokens":      {"plan", model70B, "-n", nsServing, "--rate", "30", "--input", "2048", "--output", "512"},
