@@ -276,6 +276,7 @@ type VariantAutoscalingStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Optimized")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.decision.reason`,priority=1
 // +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.scaleTargetRef.name`,priority=1
+// +kubebuilder:printcolumn:name="Profile",type=string,JSONPath=`.status.conditions[?(@.type=="ProfileLearned")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type VariantAutoscaling struct {
 	metav1.TypeMeta   `json:",inline"`

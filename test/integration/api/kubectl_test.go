@@ -26,6 +26,9 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 	va.Status.Conditions = []metav1.Condition{{
 		Type: llmdv1alpha1.ConditionOptimized, Status: metav1.ConditionTrue, Reason: llmdv1alpha1.ConditionReasonSucceeded,
 		LastTransitionTime: metav1.Now(),
+	}, {
+		Type: llmdv1alpha1.ConditionProfileLearned, Status: metav1.ConditionFalse, Reason: llmdv1alpha1.ConditionReasonNotEnoughSamples,
+		LastTransitionTime: metav1.Now(),
 	}}
 	if err := env.Client.Status().Update(ctx, va); err != nil {
 		t.Fatal(err)
@@ -36,11 +39,11 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := strings.Fields(strings.SplitN(out, "\n", 2)[0])
-	wantHeader := []string{"NAMESPACE", "NAME", "MODEL", "ACCELERATOR", "CURRENT", "DESIRED", "COST/H", "READY", "REASON", "TARGET", "AGE"}
+	wantHeader := []string{"NAMESPACE", "NAME", "MODEL", "ACCELERATOR", "CURRENT", "DESIRED", "COST/H", "READY", "REASON", "TARGET", "PROFILE", "AGE"}
 	if strings.Join(header, " ") != strings.Join(wantHeader, " ") {
 		t.Errorf("kubectl get va -o wide header = %v, want %v", header, wantHeader)
 	}
-	row := regexp.MustCompile(`(?m)^` + namespace + `\s+printed\s+granite-8b\s+L40S\s+2\s+4\s+160\s+True\s+LoadChange\s+printed\s+\S+$`)
+	row := regexp.MustCompile(`(?m)^` + namespace + `\s+printed\s+granite-8b\s+L40S\s+2\s+4\s+160\s+True\s+LoadChange\s+printed\s+NotEnoughSamples\s+\S+$`)
 	if !row.MatchString(out) {
 		t.Errorf("kubectl get va -o wide has no row for the VA with its status values:\n%s", out)
 	}
