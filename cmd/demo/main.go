@@ -46,6 +46,7 @@ func run(args []string) int {
 	fs.Float64Var(&o.PeakRate, "peak-rate", 40, "Highest base request rate of any model, requests per second.")
 	fs.DurationVar(&o.Refresh, "refresh", 5*time.Second, "How often the table is printed.")
 	fs.DurationVar(&o.ReadyDelay, "ready-delay", 30*time.Second, "How long a scheduled pod takes to become Ready (model loading, played by kwok).")
+	fs.DurationVar(&o.ProfileWindow, "profile-window", 10*time.Second, "Window of the emulated servers' metrics the profiles are learned from (the manager's --profile-window).")
 	fs.StringVar(&o.StateDir, "state-dir", demo.DefaultStateDir(), "Folder of the kubeconfig and the operator log.")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: demo [flags]\n\n"+

@@ -52,6 +52,9 @@ type Options struct {
 	// ReadyDelay is how long a scheduled pod takes to become Ready, as a
 	// model loads (30s; kwok plays it).
 	ReadyDelay time.Duration
+	// ProfileWindow is the window of the servers' metrics the profiles are
+	// learned from (10s; the manager's --profile-window).
+	ProfileWindow time.Duration
 	// Pools are the fake GPU node pools (Pools).
 	Pools []cluster.NodePool
 	// StateDir receives the kubeconfig (~/.cache/variant-autoscaler/demo).
@@ -102,6 +105,9 @@ func (o *Options) defaults() {
 	}
 	if o.ReadyDelay <= 0 {
 		o.ReadyDelay = 30 * time.Second
+	}
+	if o.ProfileWindow <= 0 {
+		o.ProfileWindow = 10 * time.Second
 	}
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir()
@@ -169,7 +175,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	// The operator, wired exactly as the manager binary wires it.
-	source := loadsource.NewSynthetic(o.Day, o.PeakRate)
+	source := newServers(loadsource.NewSynthetic(o.Day, o.PeakRate), env.Client, o.ProfileWindow)
 	registry := prometheus.NewRegistry()
 	metrics := controller.NewMetrics()
 	if err := metrics.Register(registry); err != nil {
@@ -303,7 +309,7 @@ func install(ctx context.Context, env *cluster.ControlPlane) error {
 
 // startOperator starts a manager with controller.SetupControllers; stop
 // cancels it and the channel then yields mgr.Start's result.
-func startOperator(cfg *rest.Config, source *loadsource.Synthetic, metrics *controller.Metrics, logger logr.Logger) (chan error, context.CancelFunc, error) {
+func startOperator(cfg *rest.Config, source modelgroup.LoadSource, metrics *controller.Metrics, logger logr.Logger) (chan error, context.CancelFunc, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
 	mgr, err := manager.New(cfg, manager.Options{

@@ -33,6 +33,9 @@ type Row struct {
 	Reason                   string
 	// Optimized is the status of the VA's Optimized condition ("" when absent).
 	Optimized string
+	// Profile is the reason of the VA's ProfileLearned condition: which
+	// profile it is planned with ("" when absent).
+	Profile string
 }
 
 // rows reads the VAs and Deployments of the namespace and the load of each model.
@@ -70,6 +73,9 @@ func rows(ctx context.Context, c client.Reader, namespace string, rate func(mode
 			r.Share, r.Cost, r.Reason = d.LoadShare, d.CostPerHour, string(d.Reason)
 		}
 		for _, c := range va.Status.Conditions {
+			if c.Type == llmdv1alpha1.ConditionProfileLearned {
+				r.Profile = c.Reason
+			}
 			if c.Type == llmdv1alpha1.ConditionOptimized {
 				r.Optimized = string(c.Status)
 				if c.Status != "True" && r.Reason == "" {
@@ -97,7 +103,7 @@ func acceleratorText(va *llmdv1alpha1.VariantAutoscaling) string {
 func printTable(w io.Writer, header string, rs []Row, pools string) {
 	fmt.Fprintln(w, header)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tVARIANT\tACCELERATOR\tLOAD req/s\tSHARE req/s\tCURRENT\tREADY\tSTARTING\tPENDING\tDESIRED\tCOST/h\tREASON")
+	fmt.Fprintln(tw, "MODEL\tVARIANT\tACCELERATOR\tLOAD req/s\tSHARE req/s\tCURRENT\tREADY\tSTARTING\tPENDING\tDESIRED\tCOST/h\tREASON\tPROFILE")
 	var totalCost float64
 	var totalReplicas int32
 	for i, r := range rs {
@@ -113,8 +119,8 @@ func printTable(w io.Writer, header string, rs []Row, pools string) {
 		if c, err := strconv.ParseFloat(r.Cost, 64); err == nil {
 			totalCost += c
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
-			model, r.Variant, r.Accelerator, load, dash(r.Share), r.Current, r.Ready, r.Starting, r.Pending, desired, dash(r.Cost), dash(r.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n",
+			model, r.Variant, r.Accelerator, load, dash(r.Share), r.Current, r.Ready, r.Starting, r.Pending, desired, dash(r.Cost), dash(r.Reason), dash(r.Profile))
 	}
 	fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t%d\t%.2f\t(total)\n", totalReplicas, totalCost)
 	_ = tw.Flush()

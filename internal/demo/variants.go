@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
+	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/internal/cluster"
 )
 
@@ -32,22 +34,56 @@ type variant struct {
 	name, model, accelerator string
 	count                    int32
 	maxReplicas              int32
-	// profile: maxBatchSize, alpha, beta, gamma, delta (ms).
+	// profile: maxBatchSize, alpha, beta, gamma, delta (ms): the servers'
+	// true one (servers.go).
 	batch                     int32
 	alpha, beta, gamma, delta string
+	// specScale, when set, multiplies the true profile in spec.profile: a
+	// profile measured elsewhere (0.5: twice too fast), which the operator
+	// finds contradicted by the servers' metrics and replaces with the
+	// one it learns.
+	specScale float64
 }
 
 // variants are the demo's 3 models and 8 variants over H100, A100 and L40S
 // (illustrative profiles; the 70B model needs several accelerators).
 var variants = []variant{
-	{"llama-8b-h100", ModelLlama8B, "H100", 1, 10, 64, "6", "0.06", "12", "0.004"},
-	{"llama-8b-a100", ModelLlama8B, "A100", 1, 10, 48, "9", "0.1", "20", "0.008"},
-	{"llama-8b-l40s", ModelLlama8B, "L40S", 1, 6, 32, "14", "0.2", "30", "0.015"},
-	{"llama-70b-h100", ModelLlama70B, "H100", 2, 10, 64, "18", "0.15", "40", "0.012"},
-	{"llama-70b-a100", ModelLlama70B, "A100", 4, 10, 32, "26", "0.3", "60", "0.02"},
-	{"qwen-7b-h100", ModelQwen7B, "H100", 1, 10, 64, "5", "0.05", "10", "0.004"},
-	{"qwen-7b-a100", ModelQwen7B, "A100", 1, 10, 48, "8", "0.09", "18", "0.007"},
-	{"qwen-7b-l40s", ModelQwen7B, "L40S", 1, 6, 32, "12", "0.18", "26", "0.014"},
+	{"llama-8b-h100", ModelLlama8B, "H100", 1, 10, 64, "6", "0.06", "12", "0.004", 0},
+	{"llama-8b-a100", ModelLlama8B, "A100", 1, 10, 48, "9", "0.1", "20", "0.008", 0},
+	{"llama-8b-l40s", ModelLlama8B, "L40S", 1, 6, 32, "14", "0.2", "30", "0.015", 0},
+	{"llama-70b-h100", ModelLlama70B, "H100", 2, 10, 64, "18", "0.15", "40", "0.012", 0},
+	{"llama-70b-a100", ModelLlama70B, "A100", 4, 10, 32, "26", "0.3", "60", "0.02", 0},
+	{"qwen-7b-h100", ModelQwen7B, "H100", 1, 10, 64, "5", "0.05", "10", "0.004", 0},
+	{"qwen-7b-a100", ModelQwen7B, "A100", 1, 10, 48, "8", "0.09", "18", "0.007", 0},
+	{"qwen-7b-l40s", ModelQwen7B, "L40S", 1, 6, 32, "12", "0.18", "26", "0.014", 0.5},
+}
+
+// StaleProfileVariant is the variant whose spec.profile is twice too fast.
+const StaleProfileVariant = "qwen-7b-l40s"
+
+// truth is the variant's true profile.
+func (v variant) truth() estimator.Params {
+	num := func(s string) float64 {
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			panic(fmt.Sprintf("demo variant %s: profile value %q: %v", v.name, s, err))
+		}
+		return x
+	}
+	return estimator.Params{Alpha: num(v.alpha), Beta: num(v.beta), Gamma: num(v.gamma), Delta: num(v.delta)}
+}
+
+// specProfile is the variant's spec.profile.
+func (v variant) specProfile() llmdv1alpha1.Profile {
+	if v.specScale == 0 {
+		return llmdv1alpha1.Profile{MaxBatchSize: v.batch,
+			Decode:  llmdv1alpha1.DecodeParameters{Alpha: v.alpha, Beta: v.beta},
+			Prefill: llmdv1alpha1.PrefillParameters{Gamma: v.gamma, Delta: v.delta}}
+	}
+	t, f := v.truth(), func(x float64) string { return llmdv1alpha1.FormatDecimal(x*v.specScale, 4) }
+	return llmdv1alpha1.Profile{MaxBatchSize: v.batch,
+		Decode:  llmdv1alpha1.DecodeParameters{Alpha: f(t.Alpha), Beta: f(t.Beta)},
+		Prefill: llmdv1alpha1.PrefillParameters{Gamma: f(t.Gamma), Delta: f(t.Delta)}}
 }
 
 // VariantNames returns the names of the demo's variants (VA and Deployment).
@@ -81,11 +117,7 @@ func (v variant) objects() (*llmdv1alpha1.VariantAutoscaling, *appsv1.Deployment
 			Accelerator:      v.accelerator,
 			AcceleratorCount: v.count,
 			MaxReplicas:      ptr.To(v.maxReplicas),
-			Profile: llmdv1alpha1.Profile{
-				MaxBatchSize: v.batch,
-				Decode:       llmdv1alpha1.DecodeParameters{Alpha: v.alpha, Beta: v.beta},
-				Prefill:      llmdv1alpha1.PrefillParameters{Gamma: v.gamma, Delta: v.delta},
-			},
+			Profile:          v.specProfile(),
 		},
 	}
 	labels := map[string]string{"app": v.name}

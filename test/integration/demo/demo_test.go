@@ -65,6 +65,9 @@ func TestDemoDecidesForEveryVariant(t *testing.T) {
 	g.Expect(text).To(ContainSubstring("--kubeconfig " + res.Kubeconfig + " get va -A"))
 	g.Expect(text).To(ContainSubstring("edit va "))
 	g.Expect(text).To(ContainSubstring("MODEL"))
+	// Which profile each variant is planned with (ProfileLearned's reason):
+	// the operator reads the demo servers' windows and learns.
+	g.Expect(text).To(MatchRegexp(`REASON\s+PROFILE`))
 	// The real controllers ran the workloads: pods of the variants got onto
 	// the GPU nodes and became Ready, and the pools' free GPUs are shown.
 	g.Expect(text).To(MatchRegexp(`READY\s+STARTING\s+PENDING`))
