@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,14 +74,11 @@ func (v variant) truth() estimator.Params {
 	return estimator.Params{Alpha: num(v.alpha), Beta: num(v.beta), Gamma: num(v.gamma), Delta: num(v.delta)}
 }
 
-// specProfile is the variant's spec.profile.
+// specProfile is the variant's spec.profile: the true one, times specScale
+// when set.
 func (v variant) specProfile() llmdv1alpha1.Profile {
-	if v.specScale == 0 {
-		return llmdv1alpha1.Profile{MaxBatchSize: v.batch,
-			Decode:  llmdv1alpha1.DecodeParameters{Alpha: v.alpha, Beta: v.beta},
-			Prefill: llmdv1alpha1.PrefillParameters{Gamma: v.gamma, Delta: v.delta}}
-	}
-	t, f := v.truth(), func(x float64) string { return llmdv1alpha1.FormatDecimal(x*v.specScale, 4) }
+	t, scale := v.truth(), cmp.Or(v.specScale, 1)
+	f := func(x float64) string { return llmdv1alpha1.FormatDecimal(x*scale, 4) }
 	return llmdv1alpha1.Profile{MaxBatchSize: v.batch,
 		Decode:  llmdv1alpha1.DecodeParameters{Alpha: f(t.Alpha), Beta: f(t.Beta)},
 		Prefill: llmdv1alpha1.PrefillParameters{Gamma: f(t.Gamma), Delta: f(t.Delta)}}

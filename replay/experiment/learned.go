@@ -143,9 +143,9 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 			if lv.Estimate.DecodeSamples == 0 && lv.Estimate.PrefillSamples == 0 {
 				break // never observed: a prior is not an estimate
 			}
-			p := lv.Estimate.Params
-			for k, pair := range [4][2]float64{{p.Alpha, tp.Alpha}, {p.Beta, tp.Beta}, {p.Gamma, tp.Gamma}, {p.Delta, tp.Delta}} {
-				if ok[k] && within(pair[0], pair[1]) {
+			got, want := paramList(lv.Estimate.Params), paramList(tp)
+			for k := range got {
+				if ok[k] && within(got[k], want[k]) {
 					times[k] = recs[i].T / 1000
 				} else {
 					ok[k] = false
@@ -156,7 +156,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 		s.FirstWithin10 = -1
 		for _, r := range recs {
 			lv := r.Variants[vi]
-			if p := lv.Estimate.Params; lv.Estimate.DecodeSamples > 0 && within(p.Alpha, tp.Alpha) && within(p.Beta, tp.Beta) && within(p.Gamma, tp.Gamma) && within(p.Delta, tp.Delta) {
+			if worst, _ := worstError(lv.Estimate.Params, tp); lv.Estimate.DecodeSamples > 0 && worst <= 0.1 {
 				s.FirstWithin10 = r.T / 1000
 				break
 			}
