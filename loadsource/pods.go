@@ -49,7 +49,7 @@ func podQueries(window time.Duration) []promQuery {
 	return []promQuery{
 		{name: queryPodRequests, promQL: fmt.Sprintf("%s (increase(%s_count[%s]))", podGroupBy, metricTTFT, w)},
 		{name: queryPodTTFT, promQL: ratio(metricTTFT, " * 1000")},
-		{name: queryPodITL, promQL: ratio(metricITL, " * 1000")},
+		{name: queryPodITL, promQL: itlRatio(ratio)},
 		{name: queryPodPrompt, promQL: ratio(metricPromptTokens, "")},
 		{name: queryPodPrefill, promQL: ratio(metricPrefillTime, " * 1000")},
 		// Little's law: requests per second × seconds each is scheduled.

@@ -18,11 +18,16 @@ import (
 
 // The vLLM metrics the source reads, and the labels that name a group.
 const (
-	metricRequests       = "vllm:request_success_total"
-	metricPromptTokens   = "vllm:request_prompt_tokens"
-	metricGenTokens      = "vllm:request_generation_tokens"
-	metricTTFT           = "vllm:time_to_first_token_seconds"
-	metricITL            = "vllm:time_per_output_token_seconds"
+	metricRequests     = "vllm:request_success_total"
+	metricPromptTokens = "vllm:request_prompt_tokens"
+	metricGenTokens    = "vllm:request_generation_tokens"
+	metricTTFT         = "vllm:time_to_first_token_seconds"
+	// metricITL is the per-step inter-token latency histogram as vLLM 0.11
+	// and later name it; before 0.11 it was metricITLBefore011 (0.11 exports
+	// both, later versions only the new name unless told to show hidden
+	// metrics). The source reads the new name, else the old (itlRatio).
+	metricITL            = "vllm:inter_token_latency_seconds"
+	metricITLBefore011   = "vllm:time_per_output_token_seconds"
 	labelNamespace       = "namespace"
 	labelModelName       = "model_name"
 	groupBy              = "sum by (" + labelNamespace + ", " + labelModelName + ")"
@@ -68,7 +73,7 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 		{name: queryPromptTokens, promQL: ratio(metricPromptTokens, "")},
 		{name: queryGenTokens, promQL: ratio(metricGenTokens, "")},
 		{name: queryTTFT, promQL: ratio(metricTTFT, " * 1000")},
-		{name: queryITL, promQL: ratio(metricITL, " * 1000")},
+		{name: queryITL, promQL: itlRatio(ratio)},
 		// Instant queries return the evaluation time as the sample time, so
 		// the age of the newest raw sample is computed in PromQL.
 		{name: queryAge, promQL: fmt.Sprintf("time() - %s (timestamp(%s))", maxBy, metricRequests)},
@@ -81,6 +86,14 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 		})
 	}
 	return append(qs, gatewayQueries(cfg, window)...)
+}
+
+// itlRatio is the mean inter-token latency, ms, read under vLLM's new name
+// where a server exports it, else under the old one ("or" keeps the left
+// side's series for every label set it has, so a server exporting both is
+// read once).
+func itlRatio(ratio func(metric, scale string) string) string {
+	return ratio(metricITL, " * 1000") + " or " + ratio(metricITLBefore011, " * 1000")
 }
 
 // retentions returns the distinct retention periods of the enabled

@@ -108,7 +108,9 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 		`sum by (namespace, model_name) (rate(vllm:request_prompt_tokens_sum[1m])) / sum by (namespace, model_name) (rate(vllm:request_prompt_tokens_count[1m]))`,
 		`sum by (namespace, model_name) (rate(vllm:request_generation_tokens_sum[1m])) / sum by (namespace, model_name) (rate(vllm:request_generation_tokens_count[1m]))`,
 		`sum by (namespace, model_name) (rate(vllm:time_to_first_token_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:time_to_first_token_seconds_count[1m])) * 1000`,
-		`sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_count[1m])) * 1000`,
+		// The inter-token latency under vLLM's name since 0.11, else the one before.
+		`sum by (namespace, model_name) (rate(vllm:inter_token_latency_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:inter_token_latency_seconds_count[1m])) * 1000 or ` +
+			`sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_count[1m])) * 1000`,
 		`time() - max by (namespace, model_name) (timestamp(vllm:request_success_total))`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[30s]))`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[10m]))`,

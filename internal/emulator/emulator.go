@@ -17,7 +17,7 @@
 //	vllm:request_prompt_tokens                  histogram (tokens per request)
 //	vllm:request_generation_tokens              histogram (tokens per request)
 //	vllm:time_to_first_token_seconds            histogram
-//	vllm:time_per_output_token_seconds          histogram
+//	vllm:inter_token_latency_seconds            histogram (WithITLNames)
 //	vllm:request_prefill_time_seconds           histogram
 //	vllm:request_inference_time_seconds         histogram
 //	vllm:num_requests_running                   gauge
@@ -63,7 +63,11 @@ const (
 	MetricPromptTokens     = "vllm:request_prompt_tokens"
 	MetricGenerationTokens = "vllm:request_generation_tokens"
 	MetricTTFT             = "vllm:time_to_first_token_seconds"
-	MetricITL              = "vllm:time_per_output_token_seconds"
+	// MetricITL is the per-step inter-token latency histogram as vLLM 0.11
+	// and later name it; MetricITLBefore011 its name before (0.11 exports
+	// both).
+	MetricITL          = "vllm:inter_token_latency_seconds"
+	MetricITLBefore011 = "vllm:time_per_output_token_seconds"
 )
 
 // Buckets as vLLM defines them.
@@ -101,12 +105,18 @@ func WithoutGateway(namespaces ...string) Option {
 	}
 }
 
+// WithITLNames sets the names the inter-token latency histogram is exported
+// under (default MetricITL, as vLLM 0.11 and later; MetricITLBefore011 as
+// vLLM before 0.11; both as vLLM 0.11). Each must be one of the two, once.
+func WithITLNames(names ...string) Option { return func(e *Emulator) { e.itlNames = names } }
+
 // Emulator plays a Schedule and serves the resulting metrics.
 type Emulator struct {
 	now           func() time.Time
 	replicaSource func(namespace, model string) (int, bool)
 	startupDelay  time.Duration
 	noGateway     map[string]bool
+	itlNames      []string
 	registry      *prometheus.Registry
 
 	mu     sync.Mutex
@@ -116,9 +126,10 @@ type Emulator struct {
 	// Prometheus could not scrape them.
 	failing map[podKey]bool
 
-	requests                      *prometheus.CounterVec
-	prompt, generation, ttft, itl *prometheus.HistogramVec
-	serving                       *serving
+	requests                 *prometheus.CounterVec
+	prompt, generation, ttft *prometheus.HistogramVec
+	itl                      []*prometheus.HistogramVec // one per name
+	serving                  *serving
 }
 
 type modelKey struct{ namespace, model string }
@@ -170,12 +181,15 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{now: time.Now, registry: prometheus.NewRegistry(), models: map[modelKey]*modelState{},
-		failing: map[podKey]bool{}, noGateway: map[string]bool{}}
+		failing: map[podKey]bool{}, noGateway: map[string]bool{}, itlNames: []string{MetricITL}}
 	for _, o := range opts {
 		o(e)
 	}
 	if e.startupDelay < 0 {
 		return nil, fmt.Errorf("the start-up delay must not be negative, got %v", e.startupDelay)
+	}
+	if err := validITLNames(e.itlNames); err != nil {
+		return nil, err
 	}
 	labels := []string{"namespace", "model_name", "pod"}
 	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -187,8 +201,12 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 	e.prompt = hist(MetricPromptTokens, "Number of prefill tokens processed.", tokenBuckets)
 	e.generation = hist(MetricGenerationTokens, "Number of generation tokens processed.", tokenBuckets)
 	e.ttft = hist(MetricTTFT, "Histogram of time to first token in seconds.", ttftBuckets)
-	e.itl = hist(MetricITL, "Histogram of time per output token in seconds.", itlBuckets)
-	e.registry.MustRegister(e.requests, e.prompt, e.generation, e.ttft, e.itl)
+	e.registry.MustRegister(e.requests, e.prompt, e.generation, e.ttft)
+	for _, name := range e.itlNames {
+		h := hist(name, "Histogram of inter-token latency in seconds.", itlBuckets)
+		e.registry.MustRegister(h)
+		e.itl = append(e.itl, h)
+	}
 	e.serving = newServing(e.registry, labels)
 
 	start := e.now()
@@ -231,7 +249,7 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		st.nextPod++
 		st.pods = append(st.pods, p)
 		e.requests.WithLabelValues(k.namespace, k.model, p.name)
-		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
+		for _, h := range e.histograms() {
 			h.WithLabelValues(k.namespace, k.model, p.name)
 		}
 		e.serving.add(k.namespace, k.model, p.name)
@@ -240,13 +258,34 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		p := st.pods[len(st.pods)-1]
 		st.pods = st.pods[:len(st.pods)-1]
 		e.requests.DeleteLabelValues(k.namespace, k.model, p.name)
-		for _, h := range []*prometheus.HistogramVec{e.prompt, e.generation, e.ttft, e.itl} {
+		for _, h := range e.histograms() {
 			h.DeleteLabelValues(k.namespace, k.model, p.name)
 		}
 		e.serving.remove(k.namespace, k.model, p.name)
 		delete(e.failing, podKey{k, p.name})
 	}
 	st.replicas = n
+}
+
+// histograms are the per-pod histograms of the request shape and latencies.
+func (e *Emulator) histograms() []*prometheus.HistogramVec {
+	return append([]*prometheus.HistogramVec{e.prompt, e.generation, e.ttft}, e.itl...)
+}
+
+// validITLNames accepts one or both of vLLM's names of the inter-token
+// latency histogram, each once.
+func validITLNames(names []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if (n != MetricITL && n != MetricITLBefore011) || seen[n] {
+			return fmt.Errorf("inter-token latency names must be %s, %s or both, each once; got %q", MetricITL, MetricITLBefore011, names)
+		}
+		seen[n] = true
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("at least one inter-token latency name is needed (%s or %s)", MetricITL, MetricITLBefore011)
+	}
+	return nil
 }
 
 // readyPods returns the pods ready at t and the earliest time one was ready.
@@ -477,7 +516,9 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 		e.prompt.WithLabelValues(k.namespace, k.model, p.name).Observe(in)
 		e.generation.WithLabelValues(k.namespace, k.model, p.name).Observe(out)
 		e.ttft.WithLabelValues(k.namespace, k.model, p.name).Observe(ttft)
-		e.itl.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.itl)
+		for _, h := range e.itl {
+			h.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.itl)
+		}
 		e.serving.prefill.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.prefill)
 		e.serving.inference.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.inference)
 	}

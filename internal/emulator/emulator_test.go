@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,9 +109,9 @@ func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
 		`vllm:request_prompt_tokens_sum{model_name="a",namespace="team",pod="pod-0"} 38400`,
 		`vllm:request_generation_tokens_count{model_name="a",namespace="team",pod="pod-0"} 150`,
 		`vllm:time_to_first_token_seconds_count{model_name="a",namespace="team",pod="pod-0"} 150`,
-		`vllm:time_per_output_token_seconds_bucket{model_name="a",namespace="team",pod="pod-0",le="0.01"}`,
+		`vllm:inter_token_latency_seconds_bucket{model_name="a",namespace="team",pod="pod-0",le="0.01"}`,
 		"# TYPE vllm:request_success_total counter",
-		"# TYPE vllm:time_per_output_token_seconds histogram",
+		"# TYPE vllm:inter_token_latency_seconds histogram",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -139,6 +140,61 @@ func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
 }
 
 // sum returns the _sum of a histogram of model a over its pods.
+// The inter-token latency histogram goes by vLLM's name since 0.11 by
+// default, by the one before 0.11 or both when asked; both hold the same.
+func TestITLNames(t *testing.T) {
+	s, err := ParseSchedule([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		names     []string
+		wantNames []string
+		wantErr   bool
+	}{
+		"default":     {wantNames: []string{MetricITL}},
+		"before 0.11": {names: []string{MetricITLBefore011}, wantNames: []string{MetricITLBefore011}},
+		"0.11":        {names: []string{MetricITL, MetricITLBefore011}, wantNames: []string{MetricITL, MetricITLBefore011}},
+		"none":        {names: []string{}, wantErr: true},
+		"twice":       {names: []string{MetricITL, MetricITL}, wantErr: true},
+		"unknown":     {names: []string{"vllm:itl"}, wantErr: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			opts := []Option{WithClock(clock.now)}
+			if tc.names != nil {
+				opts = append(opts, WithITLNames(tc.names...))
+			}
+			e, err := New(s, opts...)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("New: err = %v, want an error: %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			clock.add(20 * time.Second)
+			e.Advance()
+			body := scrape(t, e)
+			var sums []float64
+			for _, n := range []string{MetricITL, MetricITLBefore011} {
+				has := strings.Contains(body, "# TYPE "+n+" histogram")
+				if want := slices.Contains(tc.wantNames, n); has != want {
+					t.Errorf("/metrics has %s: %v, want %v", n, has, want)
+				}
+				if has {
+					sums = append(sums, sum(t, e, n))
+				}
+			}
+			if len(sums) == 2 && sums[0] != sums[1] {
+				t.Errorf("the two names hold different sums: %v", sums)
+			}
+			if sums[0] <= 0 {
+				t.Errorf("no latency observed: %v", sums)
+			}
+		})
+	}
+}
+
 func sum(t *testing.T, e *Emulator, name string) float64 {
 	t.Helper()
 	families, err := e.Registry().Gather()

@@ -9,7 +9,7 @@ package sim
 //	PromptTokens/GenerationTokens vllm:request_prompt_tokens_sum / _generation_tokens_sum
 //	                             (their _count is Success)
 //	TTFTSum/TTFTCount            vllm:time_to_first_token_seconds_sum / _count (ms here)
-//	ITLSum/ITLCount              vllm:time_per_output_token_seconds_sum / _count (ms here),
+//	ITLSum/ITLCount              vllm:inter_token_latency_seconds_sum / _count (ms here),
 //	                             one observation per token as its step ends, as vLLM's
 //	                             per-iteration inter-token latencies
 //	PrefillSum                   vllm:request_prefill_time_seconds_sum (ms here; _count is Success):

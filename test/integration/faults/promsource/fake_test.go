@@ -96,7 +96,7 @@ func valueFor(q string) string {
 		return "128"
 	case strings.Contains(q, "vllm:time_to_first_token"):
 		return "100"
-	case strings.Contains(q, "vllm:time_per_output_token"):
+	case strings.Contains(q, "vllm:inter_token_latency"):
 		return "20"
 	case strings.Contains(q, "rate(vllm:request_success_total"):
 		return "5"
