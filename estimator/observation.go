@@ -73,10 +73,11 @@ type Window struct {
 	// scheduling to the first token), ms; 0 when the server does not export
 	// it (then the wait comes from the waiting gauge).
 	PrefillTime float64
-	// InService is the mean number of requests in service from counters,
-	// rate(vllm:request_inference_time_seconds_sum) (Little's law: requests
-	// per second × seconds each spends scheduled); 0 when not exported (then
-	// the running gauge is used).
+	// InService is the mean number of requests in service from counters:
+	// the rate of the sums of the inter-token latencies (observed per step,
+	// so their sum is the time requests spent decoding in the window) and of
+	// the prefill times; 0 when not exported (then the running gauge is
+	// used).
 	InService float64
 }
 

@@ -13,15 +13,14 @@ import (
 )
 
 // The per-pod series the profile estimator reads (docs/learned-profiles.md).
-// vllm:request_prefill_time_seconds and vllm:request_inference_time_seconds
-// come with vLLM V1; without them the gauges stand in.
+// vllm:request_prefill_time_seconds comes with vLLM V1; without it the
+// gauges stand in.
 const (
-	metricRunning       = "vllm:num_requests_running"
-	metricWaiting       = "vllm:num_requests_waiting"
-	metricPrefillTime   = "vllm:request_prefill_time_seconds"
-	metricInferenceTime = "vllm:request_inference_time_seconds"
-	labelPod            = "pod"
-	podGroupBy          = "sum by (" + labelNamespace + ", " + labelModelName + ", " + labelPod + ")"
+	metricRunning     = "vllm:num_requests_running"
+	metricWaiting     = "vllm:num_requests_waiting"
+	metricPrefillTime = "vllm:request_prefill_time_seconds"
+	labelPod          = "pod"
+	podGroupBy        = "sum by (" + labelNamespace + ", " + labelModelName + ", " + labelPod + ")"
 
 	queryPodRequests  = "pod_requests"
 	queryPodTTFT      = "pod_ttft"
@@ -52,8 +51,10 @@ func podQueries(window time.Duration) []promQuery {
 		{name: queryPodITL, promQL: itlRatio(ratio)},
 		{name: queryPodPrompt, promQL: ratio(metricPromptTokens, "")},
 		{name: queryPodPrefill, promQL: ratio(metricPrefillTime, " * 1000")},
-		// Little's law: requests per second × seconds each is scheduled.
-		{name: queryPodInService, promQL: fmt.Sprintf("%s (rate(%s_sum[%s]))", podGroupBy, metricInferenceTime, w)},
+		// The mean number in service over the window: the rate of the time
+		// spent decoding (the inter-token latencies, observed per step) and
+		// in prefill.
+		{name: queryPodInService, promQL: fmt.Sprintf("(%s) + %s (rate(%s_sum[%s]))", itlRate(podGroupBy, w), podGroupBy, metricPrefillTime, w)},
 		{name: queryPodRunning, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricRunning, w)},
 		{name: queryPodWaiting, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricWaiting, w)},
 	}

@@ -21,7 +21,11 @@ func TestPodQueriesAreFixed(t *testing.T) {
 	if len(qs) != 8 {
 		t.Fatalf("%d per-pod queries, want 8", len(qs))
 	}
-	want := "sum by (namespace, model_name, pod) (rate(vllm:request_inference_time_seconds_sum[5m]))"
+	// In service: the time spent decoding (per-step inter-token latencies,
+	// under either of vLLM's names) and in prefill, per second.
+	want := "(sum by (namespace, model_name, pod) (rate(vllm:inter_token_latency_seconds_sum[5m])) or " +
+		"sum by (namespace, model_name, pod) (rate(vllm:time_per_output_token_seconds_sum[5m]))) + " +
+		"sum by (namespace, model_name, pod) (rate(vllm:request_prefill_time_seconds_sum[5m]))"
 	found := false
 	for _, q := range qs {
 		found = found || q.promQL == want

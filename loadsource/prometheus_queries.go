@@ -96,6 +96,12 @@ func itlRatio(ratio func(metric, scale string) string) string {
 	return ratio(metricITL, " * 1000") + " or " + ratio(metricITLBefore011, " * 1000")
 }
 
+// itlRate is the rate of the inter-token latencies' sum, by the grouping
+// given, under either of vLLM's names (itlRatio).
+func itlRate(by, window string) string {
+	return fmt.Sprintf("%s (rate(%s_sum[%s])) or %s (rate(%s_sum[%s]))", by, metricITL, window, by, metricITLBefore011, window)
+}
+
 // retentions returns the distinct retention periods of the enabled
 // scale-to-zero policies the config can resolve to: the default policy and
 // the policy of each model entry, sorted.

@@ -34,9 +34,10 @@
 // one replica at the current rate divided by the ready pods: the queueing
 // model (allocator.NewModel(...).Predict) gives its batch, queue and wait,
 // and the serving physics of the profile estimator (serving.go) the step
-// times; the gauges show the batch and queue at each read. ITL is observed
-// once per request (vLLM observes it per output token; the average, which is
-// what the operator reads, is the same).
+// times; the gauges show the batch and queue at each read. As vLLM does, the
+// inter-token latency is observed once per output token after the first
+// (the mean generation tokens rounded), so its sum is the time requests
+// spend decoding and its rate the mean number decoding.
 package emulator
 
 import (
@@ -509,6 +510,8 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 	sv := servingAt(st.profile, st.timeline.rate(el)/float64(max(len(ready), 1)), in, out)
 	ttft := sv.ttft + wait.Seconds()
 	st.total += n
+	// Every output token after the first is one observation of the ITL.
+	decodeTokens := int(math.Round(math.Max(out, 1) - 1))
 	for range int(n) {
 		p := ready[st.rr%len(ready)]
 		st.rr++
@@ -517,7 +520,10 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 		e.generation.WithLabelValues(k.namespace, k.model, p.name).Observe(out)
 		e.ttft.WithLabelValues(k.namespace, k.model, p.name).Observe(ttft)
 		for _, h := range e.itl {
-			h.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.itl)
+			o := h.WithLabelValues(k.namespace, k.model, p.name)
+			for range decodeTokens {
+				o.Observe(sv.itl)
+			}
 		}
 		e.serving.prefill.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.prefill)
 		e.serving.inference.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.inference)

@@ -102,7 +102,7 @@ func TestServingSeriesTeachTheEstimator(t *testing.T) {
 				TTFT: 1000 * (c.ttftSum - p.ttftSum) / n, ITL: 1000 * (c.itlSum - p.itlSum) / (c.itlCount - p.itlCount),
 				InputTokens: (c.promptSum - p.promptSum) / (c.promptCount - p.promptCount),
 				PrefillTime: 1000 * (c.prefillSum - p.prefillSum) / (c.prefillCount - p.prefillCount),
-				InService:   (c.inferenceSum - p.inferenceSum) / window.Seconds(),
+				InService:   (c.itlSum - p.itlSum + c.prefillSum - p.prefillSum) / window.Seconds(),
 				Running:     c.running, Waiting: c.waiting,
 			}
 			obs, ok, err := estimator.FromWindow(w, truth.MaxBatchSize)
@@ -126,5 +126,12 @@ func TestServingSeriesTeachTheEstimator(t *testing.T) {
 	}
 	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
 		t.Errorf("not usable after 80 minutes: %s", r.Message)
+	}
+	// As in vLLM, a request's time in service is its prefill time and the
+	// latencies of its output tokens after the first.
+	for pod, c := range prev {
+		if d := c.itlSum + c.prefillSum; math.Abs(d-c.inferenceSum) > 1e-6*c.inferenceSum {
+			t.Errorf("pod %s: inter-token latencies and prefill times sum to %v s, the inference time to %v s", pod, d, c.inferenceSum)
+		}
 	}
 }

@@ -6,7 +6,8 @@ package e2e
 // vllm:time_per_output_token_seconds to vllm:inter_token_latency_seconds;
 // 0.11 exports both, later versions only the new name. The Prometheus
 // source reads every pod under the name it exports, through a real
-// Prometheus, and a pod exporting both once.
+// Prometheus, and a pod exporting both once: its latency, and the requests
+// in service the profile estimator reads from the latencies' sum.
 
 import (
 	"context"
@@ -74,7 +75,7 @@ func TestITLUnderEveryVLLMName(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		_, err := source.Refresh(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
-		itl := map[string]float64{}
+		itl, inService := map[string]float64{}, map[string]float64{}
 		for model := range byVersion {
 			key := modelgroup.Key{Namespace: ns, ModelID: model}
 			l := source.Load(ctx, key, 0)
@@ -85,11 +86,15 @@ func TestITLUnderEveryVLLMName(t *testing.T) {
 			g.Expect(windows).To(HaveLen(1), "%s: the pod's window", model)
 			for pod, w := range windows {
 				g.Expect(w.ITL).To(BeNumerically("~", l.Load.ObservedITL, l.Load.ObservedITL*0.01), "%s/%s: the pod's ITL", model, pod)
+				g.Expect(w.InService).To(BeNumerically(">", 0), "%s/%s: requests in service", model, pod)
+				inService[model] = w.InService
 			}
 		}
 		// Read once where a pod exports both: not summed twice.
 		for model, v := range itl {
 			g.Expect(v).To(BeNumerically("~", itl["vllm-current"], itl["vllm-current"]*0.05), "%s's ITL against the current vLLM's: %v", model, itl)
+			g.Expect(inService[model]).To(BeNumerically("~", inService["vllm-current"], inService["vllm-current"]*0.1),
+				"%s's requests in service against the current vLLM's: %v", model, inService)
 		}
 	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
 }
