@@ -92,8 +92,12 @@ type Readiness struct {
 func (s Estimate) Readiness(th Thresholds, op OperatingPoint) Readiness {
 	th = th.withDefaults()
 	if s.DecodeSamples < th.MinSamples || s.PrefillSamples < th.MinSamples {
-		return Readiness{Reason: ReasonNotEnoughSamples, WorstRelativeError: math.NaN(), Message: fmt.Sprintf(
-			"%d decode and %d prefill observations accepted; %d of each are needed", s.DecodeSamples, s.PrefillSamples, th.MinSamples)}
+		msg := fmt.Sprintf("%d decode and %d prefill observations accepted; %d of each are needed", s.DecodeSamples, s.PrefillSamples, th.MinSamples)
+		if s.DecodeSamples == 0 && s.PrefillSamples == 0 {
+			// Nothing learned yet is most often no traffic: say what gives one.
+			msg = fmt.Sprintf("no observation yet: each server that serves requests gives one per window; %d of each relation are needed", th.MinSamples)
+		}
+		return Readiness{Reason: ReasonNotEnoughSamples, WorstRelativeError: math.NaN(), Message: msg}
 	}
 	nOp := op.Batch
 	if !(nOp > 0) || !finite(nOp) {

@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -66,7 +67,7 @@ func TestReadiness(t *testing.T) {
 func TestReadinessFollowsLearning(t *testing.T) {
 	e := mustNew(t, DefaultPrior("H100"), Config{})
 	op := OperatingPoint{Batch: 50, InputTokens: 1024}
-	if r := e.Estimate().Readiness(Thresholds{}, op); r.Usable || r.Reason != ReasonNotEnoughSamples {
+	if r := e.Estimate().Readiness(Thresholds{}, op); r.Usable || r.Reason != ReasonNotEnoughSamples || !strings.Contains(r.Message, "no observation yet") {
 		t.Fatalf("fresh estimator: %+v", r)
 	}
 	s := newSynth(21, truthH100)
