@@ -132,9 +132,7 @@ func TestDashboardQueries(t *testing.T) {
 		Phases: []emulator.Phase{{Rate: 10, PromptTokens: 512, GenerationTokens: 128}}}}},
 		emulator.WithReplicaSource(ready.source))
 	g.Expect(err).NotTo(HaveOccurred())
-	emuLn, err := net.Listen("tcp", "127.0.0.1:0")
-	g.Expect(err).NotTo(HaveOccurred())
-	go func() { _ = emu.Serve(ctx, emuLn) }()
+	emuAddr := serveEmulator(ctx, t, emu)
 
 	// The operator's series, as the manager serves them: controller-runtime's
 	// registry holds the wva_* series, the load source's and the workqueues'.
@@ -144,19 +142,9 @@ func TestDashboardQueries(t *testing.T) {
 	go func() { _ = metricsSrv.Serve(metricsLn) }()
 	t.Cleanup(func() { _ = metricsSrv.Close() })
 
-	prom := newPrometheusScraping(t.TempDir(),
-		cluster.ScrapeJob{Name: "vllm", Targets: []string{emuLn.Addr().String()}},
+	prom := startPrometheus(ctx, t, vllmJob(emuAddr),
 		// The operator's series carry the variant's namespace; keep it.
 		cluster.ScrapeJob{Name: "variant-autoscaler", Targets: []string{metricsLn.Addr().String()}, HonorLabels: true})
-	g.Expect(prom.Start(ctx)).To(Succeed())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Prometheus log:\n%s", prom.Log())
-		}
-		if err := prom.Stop(); err != nil {
-			t.Errorf("stopping Prometheus: %v", err)
-		}
-	})
 
 	g.Expect(framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace)).To(Succeed())
 	for name, data := range map[string]map[string]string{

@@ -20,7 +20,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -157,25 +156,10 @@ func TestOperatorWithPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.emu.Serve(ctx, ln) }()
+	emuAddr := serveEmulator(ctx, t, s.emu)
 
 	// Prometheus scraping the emulator every second.
-	s.prom = newPrometheus(t.TempDir(), ln.Addr().String())
-	if err := s.prom.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Prometheus log:\n%s", s.prom.Log())
-		}
-		if err := s.prom.Stop(); err != nil {
-			t.Errorf("stopping Prometheus: %v", err)
-		}
-	})
+	s.prom = startPrometheus(ctx, t, vllmJob(emuAddr))
 
 	// The operator's ConfigMaps and the operator with the Prometheus source.
 	applyConfig(t, s.prom.URL())

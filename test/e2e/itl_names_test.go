@@ -11,7 +11,6 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -41,25 +40,9 @@ func TestITLUnderEveryVLLMName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = emu.Serve(ctx, ln) }()
-		targets = append(targets, ln.Addr().String())
+		targets = append(targets, serveEmulator(ctx, t, emu))
 	}
-	prom := newPrometheusScraping(t.TempDir(), cluster.ScrapeJob{Name: "vllm", Targets: targets})
-	if err := prom.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Prometheus log:\n%s", prom.Log())
-		}
-		if err := prom.Stop(); err != nil {
-			t.Errorf("stopping Prometheus: %v", err)
-		}
-	})
+	prom := startPrometheus(ctx, t, cluster.ScrapeJob{Name: "vllm", Targets: targets})
 	store := config.NewStore(nil)
 	if _, err := store.Update(config.OperatorConfigMapName, map[string]string{
 		config.KeyPrometheusBaseURL: prom.URL(), config.KeyPrometheusStaleness: "10s",

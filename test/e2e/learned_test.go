@@ -12,7 +12,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -58,23 +57,7 @@ func TestLearnedProfileWithPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = emu.Serve(ctx, ln) }()
-	prom := newPrometheus(t.TempDir(), ln.Addr().String())
-	if err := prom.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Prometheus log:\n%s", prom.Log())
-		}
-		if err := prom.Stop(); err != nil {
-			t.Errorf("stopping Prometheus: %v", err)
-		}
-	})
+	prom := startPrometheus(ctx, t, vllmJob(serveEmulator(ctx, t, emu)))
 
 	if err := framework.CreateNamespace(ctx, env.Client, framework.ConfigNamespace); err != nil {
 		t.Fatal(err)

@@ -5,12 +5,15 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/llm-d/variant-autoscaler/internal/cluster"
+	"github.com/llm-d/variant-autoscaler/internal/emulator"
 	"github.com/llm-d/variant-autoscaler/test/framework"
 )
 
@@ -30,14 +33,40 @@ type prometheusServer struct {
 	running, last *cluster.Prometheus
 }
 
-// newPrometheus scrapes the emulator's vLLM pods at target.
-func newPrometheus(dir, target string) *prometheusServer {
-	return newPrometheusScraping(dir, cluster.ScrapeJob{Name: "vllm", Targets: []string{target}})
+// vllmJob scrapes the emulator's vLLM pods at target.
+func vllmJob(target string) cluster.ScrapeJob {
+	return cluster.ScrapeJob{Name: "vllm", Targets: []string{target}}
 }
 
-// newPrometheusScraping scrapes the jobs, its data in dir.
-func newPrometheusScraping(dir string, jobs ...cluster.ScrapeJob) *prometheusServer {
-	return &prometheusServer{dir: dir, jobs: jobs}
+// serveEmulator serves the emulator's metrics on loopback until ctx ends
+// and returns its address.
+func serveEmulator(ctx context.Context, t *testing.T, emu *emulator.Emulator) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = emu.Serve(ctx, ln) }()
+	return ln.Addr().String()
+}
+
+// startPrometheus runs Prometheus scraping the jobs until the test ends, and
+// prints its log if the test failed.
+func startPrometheus(ctx context.Context, t *testing.T, jobs ...cluster.ScrapeJob) *prometheusServer {
+	t.Helper()
+	p := &prometheusServer{dir: t.TempDir(), jobs: jobs}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Prometheus log:\n%s", p.Log())
+		}
+		if err := p.Stop(); err != nil {
+			t.Errorf("stopping Prometheus: %v", err)
+		}
+	})
+	return p
 }
 
 // URL is the base URL of the web API.

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -73,12 +72,7 @@ func startZeroEnv(t *testing.T, namespaces, withoutGateway []string, scaleToZero
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	z.emuAddr = ln.Addr().String()
-	go func() { _ = z.emu.Serve(ctx, ln) }()
+	z.emuAddr = serveEmulator(ctx, t, z.emu)
 	all := slices.Clone(namespaces)
 	for _, m := range extraModels {
 		if !slices.Contains(all, m.Namespace) {
@@ -91,20 +85,8 @@ func startZeroEnv(t *testing.T, namespaces, withoutGateway []string, scaleToZero
 		}
 	}
 
-	z.prom = newPrometheusScraping(t.TempDir(),
-		cluster.ScrapeJob{Name: "vllm", Targets: []string{z.emuAddr}},
+	z.prom = startPrometheus(ctx, t, vllmJob(z.emuAddr),
 		cluster.ScrapeJob{Name: "gateway", Targets: []string{z.emuAddr}, Path: "/gateway/metrics"})
-	if err := z.prom.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Prometheus log:\n%s", z.prom.Log())
-		}
-		if err := z.prom.Stop(); err != nil {
-			t.Errorf("stopping Prometheus: %v", err)
-		}
-	})
 
 	var endpoints []string
 	for _, ns := range all {
