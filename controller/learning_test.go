@@ -53,6 +53,11 @@ func TestPodsOfVariants(t *testing.T) {
 			},
 			want: map[string][]estimator.Window{"a": {w(2)}, "b": {w(3)}},
 		},
+		"each engine of a data-parallel pod is a server of the pod's variant": {
+			members: []modelgroup.Member{va("a", "llama"), va("b", "llama-fp8")},
+			pods:    map[string]estimator.Window{"llama-fp8-7c9b4-xyz12/0": w(3), "llama-fp8-7c9b4-xyz12/1": w(4), "llama-5d8f7-abcde": w(2)},
+			want:    map[string][]estimator.Window{"a": {w(2)}, "b": {w(3), w(4)}},
+		},
 		"no pods": {
 			members: []modelgroup.Member{va("a", "a"), va("b", "b")},
 			want:    map[string][]estimator.Window{},

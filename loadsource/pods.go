@@ -20,7 +20,11 @@ const (
 	metricWaiting     = "vllm:num_requests_waiting"
 	metricPrefillTime = "vllm:request_prefill_time_seconds"
 	labelPod          = "pod"
-	podGroupBy        = "sum by (" + labelNamespace + ", " + labelModelName + ", " + labelPod + ")"
+	// labelEngine is vLLM's engine index (V1): a data-parallel server runs
+	// several engines in one pod, each with its own batch, queue and
+	// steps, so each is a server of its own to the estimator.
+	labelEngine = "engine"
+	podGroupBy  = "sum by (" + labelNamespace + ", " + labelModelName + ", " + labelPod + ", " + labelEngine + ")"
 
 	queryPodRequests  = "pod_requests"
 	queryPodTTFT      = "pod_ttft"
@@ -32,10 +36,21 @@ const (
 	queryPodWaiting   = "pod_waiting"
 )
 
-// PodKey names one server of a model group.
+// PodKey names one server of a model group: a pod, or one engine of a
+// data-parallel pod.
 type PodKey struct {
 	modelgroup.Key
-	Pod string
+	Pod    string
+	Engine string // empty when the series have no engine label
+}
+
+// server is the server's name in PodWindows: the pod's, with "/engine"
+// for the engines vLLM labels.
+func (k PodKey) server() string {
+	if k.Engine == "" {
+		return k.Pod
+	}
+	return k.Pod + "/" + k.Engine
 }
 
 // podQueries are the grouped per-pod queries of one estimator window: eight,
@@ -66,7 +81,8 @@ func podQueries(window time.Duration) []promQuery {
 func byPod(vec model.Vector) map[PodKey]float64 {
 	out := make(map[PodKey]float64, len(vec))
 	for _, s := range vec {
-		k := PodKey{Key: modelgroup.Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}, Pod: string(s.Metric[labelPod])}
+		k := PodKey{Key: modelgroup.Key{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])},
+			Pod: string(s.Metric[labelPod]), Engine: string(s.Metric[labelEngine])}
 		v := float64(s.Value)
 		if k.Namespace == "" || k.ModelID == "" || k.Pod == "" || !finite(v) || v < 0 {
 			continue
@@ -143,13 +159,14 @@ func podsByGroup(windows map[PodKey]estimator.Window) map[modelgroup.Key]map[str
 		if out[k.Key] == nil {
 			out[k.Key] = map[string]estimator.Window{}
 		}
-		out[k.Key][k.Pod] = w
+		out[k.Key][k.server()] = w
 	}
 	return out
 }
 
 // PodWindows returns the per-pod windows of a group read by the last
-// refresh that read them (pod name → window) and the time they start and
+// refresh that read them (server → window: the pod's name, with "/engine"
+// for each engine of a vLLM that labels them) and the time they start and
 // end; nil when PodWindows is off, the last refresh failed or no pod of the
 // group reported. The same windows are answered until the next ones are
 // read: the caller takes a window end once.

@@ -39,6 +39,7 @@ func run(args []string, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:9400", "Address to serve /metrics, /replicas and /healthz on.")
 	schedule := fs.String("schedule", "", "YAML file with the load schedule per model (required).")
 	startup := fs.Duration("startup-delay", 0, "How long a new pod takes to become ready after a model's replicas rise.")
+	engines := fs.Int("engines-per-pod", 0, "Data-parallel engines per pod, each a server with vLLM's engine label (0: no engine label).")
 	itlNames := fs.String("itl-names", emulator.MetricITL, "Comma-separated names of the inter-token latency histogram: "+
 		emulator.MetricITL+" (vLLM 0.11 and later), "+emulator.MetricITLBefore011+" (before 0.11), or both (0.11).")
 	if err := fs.Parse(args); err != nil {
@@ -58,7 +59,8 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vllm-emulator: --startup-delay must not be negative")
 		return 2
 	}
-	e, err := emulator.New(s, emulator.WithStartupDelay(*startup), emulator.WithITLNames(strings.Split(*itlNames, ",")...))
+	e, err := emulator.New(s, emulator.WithStartupDelay(*startup), emulator.WithITLNames(strings.Split(*itlNames, ",")...),
+		emulator.WithEnginesPerPod(*engines))
 	if err != nil {
 		fmt.Fprintln(stderr, "vllm-emulator:", err)
 		return 2

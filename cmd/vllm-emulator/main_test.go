@@ -22,6 +22,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		"negative delay":       {args: []string{"-schedule", schedule, "-startup-delay", "-1s"}, wantMessage: "--startup-delay must not be negative"},
 		"unknown ITL name":     {args: []string{"-schedule", schedule, "-itl-names", "vllm:itl"}, wantMessage: "inter-token latency names must be"},
 		"an ITL name twice":    {args: []string{"-schedule", schedule, "-itl-names", "vllm:inter_token_latency_seconds,vllm:inter_token_latency_seconds"}, wantMessage: "each once"},
+		"negative engines":     {args: []string{"-schedule", schedule, "-engines-per-pod", "-1"}, wantMessage: "engines per pod must be"},
 		"a listen address bad": {args: []string{"-schedule", schedule, "-listen", "256.0.0.1:x"}, wantMessage: "vllm-emulator:"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -11,7 +11,7 @@
 // ready WithStartupDelay after the count rose; a removed pod's series vanish.
 //
 // Every pod exposes vLLM's serving metrics, with vLLM's names and types and
-// the labels namespace, model_name and pod:
+// the labels namespace, model_name and pod (and engine, WithEnginesPerPod):
 //
 //	vllm:request_success_total                  counter
 //	vllm:request_prompt_tokens                  histogram (tokens per request)
@@ -106,6 +106,13 @@ func WithoutGateway(namespaces ...string) Option {
 	}
 }
 
+// WithEnginesPerPod makes each pod a data-parallel vLLM of n engines
+// (--data-parallel-size): its series carry vLLM's engine label ("0" to
+// "n−1"), requests go to the engines in turn, and each engine shows the
+// batch, queue and latencies of a server at its share of the rate. The
+// default, 0, exports no engine label (one server per pod).
+func WithEnginesPerPod(n int) Option { return func(e *Emulator) { e.engines = n } }
+
 // WithITLNames sets the names the inter-token latency histogram is exported
 // under (default MetricITL, as vLLM 0.11 and later; MetricITLBefore011 as
 // vLLM before 0.11; both as vLLM 0.11). Each must be one of the two, once.
@@ -118,6 +125,7 @@ type Emulator struct {
 	startupDelay  time.Duration
 	noGateway     map[string]bool
 	itlNames      []string
+	engines       int
 	registry      *prometheus.Registry
 
 	mu     sync.Mutex
@@ -192,7 +200,13 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 	if err := validITLNames(e.itlNames); err != nil {
 		return nil, err
 	}
+	if e.engines < 0 || e.engines > maxEnginesPerPod {
+		return nil, fmt.Errorf("engines per pod must be between 0 (no engine label) and %d, got %d", maxEnginesPerPod, e.engines)
+	}
 	labels := []string{"namespace", "model_name", "pod"}
+	if e.engines > 0 {
+		labels = append(labels, "engine")
+	}
 	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricRequestSuccess, Help: "Count of successfully processed requests.",
 	}, labels)
@@ -249,24 +263,48 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		p := pod{name: fmt.Sprintf("pod-%d", st.nextPod), readyAt: now.Add(e.startupDelay)}
 		st.nextPod++
 		st.pods = append(st.pods, p)
-		e.requests.WithLabelValues(k.namespace, k.model, p.name)
-		for _, h := range e.histograms() {
-			h.WithLabelValues(k.namespace, k.model, p.name)
+		for _, lv := range e.servers(k, p) {
+			e.requests.WithLabelValues(lv...)
+			for _, h := range e.histograms() {
+				h.WithLabelValues(lv...)
+			}
+			e.serving.add(lv...)
 		}
-		e.serving.add(k.namespace, k.model, p.name)
 	}
 	for len(st.pods) > n {
 		p := st.pods[len(st.pods)-1]
 		st.pods = st.pods[:len(st.pods)-1]
-		e.requests.DeleteLabelValues(k.namespace, k.model, p.name)
-		for _, h := range e.histograms() {
-			h.DeleteLabelValues(k.namespace, k.model, p.name)
+		for _, lv := range e.servers(k, p) {
+			e.requests.DeleteLabelValues(lv...)
+			for _, h := range e.histograms() {
+				h.DeleteLabelValues(lv...)
+			}
+			e.serving.remove(lv...)
 		}
-		e.serving.remove(k.namespace, k.model, p.name)
 		delete(e.failing, podKey{k, p.name})
 	}
 	st.replicas = n
 }
+
+// maxEnginesPerPod bounds WithEnginesPerPod (vLLM's data parallelism runs
+// one engine per GPU group of a node or a few).
+const maxEnginesPerPod = 64
+
+// servers are the label values of the servers of a pod: the pod, or each of
+// its engines.
+func (e *Emulator) servers(k modelKey, p pod) [][]string {
+	if e.engines == 0 {
+		return [][]string{{k.namespace, k.model, p.name}}
+	}
+	out := make([][]string, e.engines)
+	for i := range out {
+		out[i] = []string{k.namespace, k.model, p.name, strconv.Itoa(i)}
+	}
+	return out
+}
+
+// serversPerPod is the number of servers a pod runs.
+func (e *Emulator) serversPerPod() int { return max(e.engines, 1) }
 
 // histograms are the per-pod histograms of the request shape and latencies.
 func (e *Emulator) histograms() []*prometheus.HistogramVec {
@@ -507,26 +545,28 @@ func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
 func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wait time.Duration, t time.Time) {
 	el := t.Sub(st.timeline.origin)
 	in, out := st.timeline.tokens(el)
-	sv := servingAt(st.profile, st.timeline.rate(el)/float64(max(len(ready), 1)), in, out)
+	per := e.serversPerPod()
+	sv := servingAt(st.profile, st.timeline.rate(el)/float64(max(len(ready)*per, 1)), in, out)
 	ttft := sv.ttft + wait.Seconds()
 	st.total += n
 	// Every output token after the first is one observation of the ITL.
 	decodeTokens := int(math.Round(math.Max(out, 1) - 1))
 	for range int(n) {
-		p := ready[st.rr%len(ready)]
+		i := st.rr % (len(ready) * per)
 		st.rr++
-		e.requests.WithLabelValues(k.namespace, k.model, p.name).Inc()
-		e.prompt.WithLabelValues(k.namespace, k.model, p.name).Observe(in)
-		e.generation.WithLabelValues(k.namespace, k.model, p.name).Observe(out)
-		e.ttft.WithLabelValues(k.namespace, k.model, p.name).Observe(ttft)
+		lv := e.servers(k, ready[i/per])[i%per]
+		e.requests.WithLabelValues(lv...).Inc()
+		e.prompt.WithLabelValues(lv...).Observe(in)
+		e.generation.WithLabelValues(lv...).Observe(out)
+		e.ttft.WithLabelValues(lv...).Observe(ttft)
 		for _, h := range e.itl {
-			o := h.WithLabelValues(k.namespace, k.model, p.name)
+			o := h.WithLabelValues(lv...)
 			for range decodeTokens {
 				o.Observe(sv.itl)
 			}
 		}
-		e.serving.prefill.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.prefill)
-		e.serving.inference.WithLabelValues(k.namespace, k.model, p.name).Observe(sv.inference)
+		e.serving.prefill.WithLabelValues(lv...).Observe(sv.prefill)
+		e.serving.inference.WithLabelValues(lv...).Observe(sv.inference)
 	}
 }
 
@@ -538,15 +578,17 @@ func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
 	ready, _ := st.readyPods(now)
 	var sv servingState
 	if len(ready) > 0 && st.timeline.rate(el) > 0 {
-		sv = servingAt(st.profile, st.timeline.rate(el)/float64(len(ready)), in, out)
+		sv = servingAt(st.profile, st.timeline.rate(el)/float64(len(ready)*e.serversPerPod()), in, out)
 	}
 	for _, p := range st.pods {
 		running, waiting := 0.0, 0.0
 		if !p.readyAt.After(now) {
 			running, waiting = sv.running, sv.waiting
 		}
-		e.serving.running.WithLabelValues(k.namespace, k.model, p.name).Set(running)
-		e.serving.waiting.WithLabelValues(k.namespace, k.model, p.name).Set(waiting)
+		for _, lv := range e.servers(k, p) {
+			e.serving.running.WithLabelValues(lv...).Set(running)
+			e.serving.waiting.WithLabelValues(lv...).Set(waiting)
+		}
 	}
 }
 

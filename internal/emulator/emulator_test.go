@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -294,6 +295,53 @@ func TestParseScheduleRejectsMistakes(t *testing.T) {
 	} {
 		if _, err := ParseSchedule([]byte(doc)); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// A pod of two data-parallel engines shows, per engine, what two pods of
+// one server each show per pod: each engine is a server at its share of
+// the rate, labelled as vLLM labels it.
+func TestEnginesPerPod(t *testing.T) {
+	schedule := func(replicas int) Schedule {
+		return Schedule{Models: []ModelSchedule{{Namespace: "team", Model: "a", Replicas: &replicas,
+			Phases: []Phase{{Rate: 20, PromptTokens: 256, GenerationTokens: 64}}}}}
+	}
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	engines, err := New(schedule(1), WithClock(clock.now), WithEnginesPerPod(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := New(schedule(2), WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.add(10 * time.Second)
+	engines.Advance()
+	pods.Advance()
+	byServer := func(e *Emulator) map[string][2]float64 { // requests, running
+		out := map[string][2]float64{}
+		for pod, c := range readPods(t, e, "a") {
+			out[pod] = [2]float64{c.ttftCount, c.running}
+		}
+		return out
+	}
+	got, want := byServer(engines), byServer(pods)
+	if len(got) != 2 || len(want) != 2 {
+		t.Fatalf("servers: %v with engines, %v with pods", got, want)
+	}
+	if diff := cmp.Diff(want["pod-0"], got["pod-0/0"]); diff != "" {
+		t.Errorf("engine 0 against a pod of its own (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want["pod-1"], got["pod-0/1"]); diff != "" {
+		t.Errorf("engine 1 against a pod of its own (-want +got):\n%s", diff)
+	}
+	if body := scrape(t, engines); !strings.Contains(body, `vllm:num_requests_running{engine="1",model_name="a",namespace="team",pod="pod-0"}`) {
+		t.Errorf("/metrics lacks engine 1's running gauge:\n%s", body)
+	}
+	for _, n := range []int{-1, maxEnginesPerPod + 1} {
+		if _, err := New(schedule(1), WithEnginesPerPod(n)); err == nil {
+			t.Errorf("%d engines per pod accepted", n)
 		}
 	}
 }

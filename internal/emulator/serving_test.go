@@ -23,14 +23,19 @@ func readPods(t *testing.T, e *Emulator, model string) map[string]podTotals {
 	out := map[string]podTotals{}
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
-			var pod, mod string
+			var pod, engine, mod string
 			for _, l := range m.GetLabel() {
 				switch l.GetName() {
 				case "pod":
 					pod = l.GetValue()
+				case "engine":
+					engine = l.GetValue()
 				case "model_name":
 					mod = l.GetValue()
 				}
+			}
+			if engine != "" { // one server per engine, as the load source reads them
+				pod += "/" + engine
 			}
 			if mod != model {
 				continue
