@@ -20,6 +20,7 @@ const (
 	metricWaiting     = "vllm:num_requests_waiting"
 	metricPrefillTime = "vllm:request_prefill_time_seconds"
 	labelPod          = "pod"
+	labelInstance     = "instance" // Prometheus's scrape target
 	// labelEngine is vLLM's engine index (V1): a data-parallel server runs
 	// several engines in one pod, each with its own batch, queue and
 	// steps, so each is a server of its own to the estimator.

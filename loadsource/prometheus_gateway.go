@@ -50,8 +50,12 @@ func gatewayQueries(cfg *config.Config, window time.Duration) []promQuery {
 			func(n string) string { return fmt.Sprintf("rate(%s[%s])", n, w) })},
 		{name: queryGatewayQueue, promQL: gatewayExpr(gw.QueueMetricNames(), gw.Label(),
 			func(n string) string { return n })},
-		// One vLLM series per pod: the pods whose metrics Prometheus has now.
-		{name: queryPods, promQL: fmt.Sprintf("count by (%s, %s) (%s)", labelNamespace, labelModelName, metricRequests)},
+		// The pods whose metrics Prometheus has now. vLLM has several series
+		// of the counter per pod (one per finished_reason, and per engine):
+		// pods are counted, each its pod label or, without one, its scrape
+		// target.
+		{name: queryPods, promQL: fmt.Sprintf("count by (%s, %s) (count by (%s, %s, %s, %s) (%s))",
+			labelNamespace, labelModelName, labelNamespace, labelModelName, labelPod, labelInstance, metricRequests)},
 	}
 	step := promDuration(coverageResolution(window))
 	for _, r := range retentions(cfg) {

@@ -117,7 +117,7 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 		// The gateway, the pods reporting and the coverage of each retention window (prometheus_gateway.go).
 		`sum by (namespace, model_name) (label_replace(rate(llm_d_epp_request_total[1m]), "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(rate(inference_objective_request_total[1m]), "model_name", "$1", "target_model_name", "(.+)"))`,
 		`sum by (namespace, model_name) (label_replace(llm_d_epp_flow_control_queue_size, "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(inference_extension_flow_control_queue_size, "model_name", "$1", "target_model_name", "(.+)"))`,
-		`count by (namespace, model_name) (vllm:request_success_total)`,
+		`count by (namespace, model_name) (count by (namespace, model_name, pod, instance) (vllm:request_success_total))`,
 		`min by (namespace, model_name) (min_over_time(timestamp(vllm:request_success_total)[30s:15s]))`,
 		`sum by (namespace, model_name) (label_replace(increase(llm_d_epp_request_total[30s]), "model_name", "$1", "target_model_name", "(.+)")) or sum by (namespace, model_name) (label_replace(increase(inference_objective_request_total[30s]), "model_name", "$1", "target_model_name", "(.+)"))`,
 		`min by (namespace, model_name) (min_over_time(timestamp(vllm:request_success_total)[10m:15s]))`,

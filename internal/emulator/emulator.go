@@ -13,7 +13,7 @@
 // Every pod exposes vLLM's serving metrics, with vLLM's names and types and
 // the labels namespace, model_name and pod (and engine, WithEnginesPerPod):
 //
-//	vllm:request_success_total                  counter
+//	vllm:request_success_total                  counter (by finished_reason)
 //	vllm:request_prompt_tokens                  histogram (tokens per request)
 //	vllm:request_generation_tokens              histogram (tokens per request)
 //	vllm:time_to_first_token_seconds            histogram
@@ -47,6 +47,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -209,7 +210,7 @@ func New(s Schedule, opts ...Option) (*Emulator, error) {
 	}
 	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricRequestSuccess, Help: "Count of successfully processed requests.",
-	}, labels)
+	}, append(slices.Clone(labels), labelFinishedReason))
 	hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	}
@@ -264,7 +265,9 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		st.nextPod++
 		st.pods = append(st.pods, p)
 		for _, lv := range e.servers(k, p) {
-			e.requests.WithLabelValues(lv...)
+			for _, reason := range finishedReasons {
+				e.requests.WithLabelValues(slices.Concat(lv, []string{reason})...)
+			}
 			for _, h := range e.histograms() {
 				h.WithLabelValues(lv...)
 			}
@@ -275,7 +278,9 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		p := st.pods[len(st.pods)-1]
 		st.pods = st.pods[:len(st.pods)-1]
 		for _, lv := range e.servers(k, p) {
-			e.requests.DeleteLabelValues(lv...)
+			for _, reason := range finishedReasons {
+				e.requests.DeleteLabelValues(slices.Concat(lv, []string{reason})...)
+			}
 			for _, h := range e.histograms() {
 				h.DeleteLabelValues(lv...)
 			}
@@ -285,6 +290,15 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 	}
 	st.replicas = n
 }
+
+// vLLM counts finished requests by why they finished, each reason's series
+// present from the start; the emulated requests all stop by themselves.
+const (
+	labelFinishedReason = "finished_reason"
+	finishedStop        = "stop"
+)
+
+var finishedReasons = []string{finishedStop, "length", "abort"}
 
 // maxEnginesPerPod bounds WithEnginesPerPod (vLLM's data parallelism runs
 // one engine per GPU group of a node or a few).
@@ -555,7 +569,7 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 		i := st.rr % (len(ready) * per)
 		st.rr++
 		lv := e.servers(k, ready[i/per])[i%per]
-		e.requests.WithLabelValues(lv...).Inc()
+		e.requests.WithLabelValues(slices.Concat(lv, []string{finishedStop})...).Inc()
 		e.prompt.WithLabelValues(lv...).Observe(in)
 		e.generation.WithLabelValues(lv...).Observe(out)
 		e.ttft.WithLabelValues(lv...).Observe(ttft)

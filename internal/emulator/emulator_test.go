@@ -101,12 +101,13 @@ func TestMetricsHaveVLLMNamesAndDerivedLatencies(t *testing.T) {
 	e, clock := newTest(t)
 	clock.add(20 * time.Second)
 	e.Advance()
-	if got := testutil.ToFloat64(e.requests.WithLabelValues("team", "a", "pod-0")); got != 150 {
+	if got := testutil.ToFloat64(e.requests.WithLabelValues("team", "a", "pod-0", "stop")); got != 150 {
 		t.Errorf("%s = %v", MetricRequestSuccess, got)
 	}
 	body := scrape(t, e)
 	for _, want := range []string{
-		`vllm:request_success_total{model_name="a",namespace="team",pod="pod-0"} 150`,
+		`vllm:request_success_total{finished_reason="stop",model_name="a",namespace="team",pod="pod-0"} 150`,
+		`vllm:request_success_total{finished_reason="length",model_name="a",namespace="team",pod="pod-0"} 0`,
 		`vllm:request_prompt_tokens_sum{model_name="a",namespace="team",pod="pod-0"} 38400`,
 		`vllm:request_generation_tokens_count{model_name="a",namespace="team",pod="pod-0"} 150`,
 		`vllm:time_to_first_token_seconds_count{model_name="a",namespace="team",pod="pod-0"} 150`,

@@ -173,7 +173,7 @@ func TestFailingPodLeavesMetrics(t *testing.T) {
 	if err := e.SetPodScrapeFailing("team", "a", "pod-1", false); err != nil {
 		t.Fatal(err)
 	}
-	if body := scrape(t, e); !strings.Contains(body, `vllm:request_success_total{model_name="a",namespace="team",pod="pod-1"}`) {
+	if body := scrape(t, e); !strings.Contains(body, `vllm:request_success_total{finished_reason="stop",model_name="a",namespace="team",pod="pod-1"}`) {
 		t.Errorf("pod-1 back: /metrics\n%s", body)
 	}
 	if err := e.SetPodScrapeFailing("team", "a", "pod-9", true); err == nil {

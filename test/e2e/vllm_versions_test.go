@@ -9,7 +9,9 @@ package e2e
 //     0.11 exports both (read once), later versions only the new name;
 //   - a data-parallel vLLM runs several engines in a pod, labelled engine:
 //     each is a server of its own to the profile estimator, with its own
-//     batch, not the pod's sum.
+//     batch, not the pod's sum;
+//   - the request counter has a series per finished_reason (and engine):
+//     the pods reporting are counted as pods, not series.
 
 import (
 	"context"
@@ -74,6 +76,9 @@ func TestVLLMVersionsReadAlike(t *testing.T) {
 			l := source.Load(ctx, key, 0)
 			g.Expect(l.Available).To(BeTrue(), "%s: %+v", model, l)
 			g.Expect(l.Load.ObservedITL).To(BeNumerically(">", 0), "%s: the group's ITL", model)
+			// One pod, however many series of the request counter it has
+			// (finished reasons, engines).
+			g.Expect(l.Load.Pods).To(Equal(1), "%s: pods reporting", model)
 			itl[model] = l.Load.ObservedITL
 			windows, _, _ := source.PodWindows(key)
 			g.Expect(windows).To(HaveLen(len(tc.wantServers)), "%s: a window per server", model)
