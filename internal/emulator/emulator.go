@@ -291,56 +291,6 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 	st.replicas = n
 }
 
-// vLLM counts finished requests by why they finished, each reason's series
-// present from the start; the emulated requests all stop by themselves.
-const (
-	labelFinishedReason = "finished_reason"
-	finishedStop        = "stop"
-)
-
-var finishedReasons = []string{finishedStop, "length", "abort"}
-
-// maxEnginesPerPod bounds WithEnginesPerPod (vLLM's data parallelism runs
-// one engine per GPU group of a node or a few).
-const maxEnginesPerPod = 64
-
-// servers are the label values of the servers of a pod: the pod, or each of
-// its engines.
-func (e *Emulator) servers(k modelKey, p pod) [][]string {
-	if e.engines == 0 {
-		return [][]string{{k.namespace, k.model, p.name}}
-	}
-	out := make([][]string, e.engines)
-	for i := range out {
-		out[i] = []string{k.namespace, k.model, p.name, strconv.Itoa(i)}
-	}
-	return out
-}
-
-// serversPerPod is the number of servers a pod runs.
-func (e *Emulator) serversPerPod() int { return max(e.engines, 1) }
-
-// histograms are the per-pod histograms of the request shape and latencies.
-func (e *Emulator) histograms() []*prometheus.HistogramVec {
-	return append([]*prometheus.HistogramVec{e.prompt, e.generation, e.ttft}, e.itl...)
-}
-
-// validITLNames accepts one or both of vLLM's names of the inter-token
-// latency histogram, each once.
-func validITLNames(names []string) error {
-	seen := map[string]bool{}
-	for _, n := range names {
-		if (n != MetricITL && n != MetricITLBefore011) || seen[n] {
-			return fmt.Errorf("inter-token latency names must be %s, %s or both, each once; got %q", MetricITL, MetricITLBefore011, names)
-		}
-		seen[n] = true
-	}
-	if len(names) == 0 {
-		return fmt.Errorf("at least one inter-token latency name is needed (%s or %s)", MetricITL, MetricITLBefore011)
-	}
-	return nil
-}
-
 // readyPods returns the pods ready at t and the earliest time one was ready.
 func (st *modelState) readyPods(t time.Time) (ready []pod, since time.Time) {
 	for _, p := range st.pods {
