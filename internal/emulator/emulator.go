@@ -264,28 +264,12 @@ func (e *Emulator) resize(k modelKey, st *modelState, n int, now time.Time) {
 		p := pod{name: fmt.Sprintf("pod-%d", st.nextPod), readyAt: now.Add(e.startupDelay)}
 		st.nextPod++
 		st.pods = append(st.pods, p)
-		for _, lv := range e.servers(k, p) {
-			for _, reason := range finishedReasons {
-				e.requests.WithLabelValues(slices.Concat(lv, []string{reason})...)
-			}
-			for _, h := range e.histograms() {
-				h.WithLabelValues(lv...)
-			}
-			e.serving.add(lv...)
-		}
+		e.podSeries(k, p, true)
 	}
 	for len(st.pods) > n {
 		p := st.pods[len(st.pods)-1]
 		st.pods = st.pods[:len(st.pods)-1]
-		for _, lv := range e.servers(k, p) {
-			for _, reason := range finishedReasons {
-				e.requests.DeleteLabelValues(slices.Concat(lv, []string{reason})...)
-			}
-			for _, h := range e.histograms() {
-				h.DeleteLabelValues(lv...)
-			}
-			e.serving.remove(lv...)
-		}
+		e.podSeries(k, p, false)
 		delete(e.failing, podKey{k, p.name})
 	}
 	st.replicas = n
@@ -518,7 +502,7 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 	for range int(n) {
 		i := st.rr % (len(ready) * per)
 		st.rr++
-		lv := e.servers(k, ready[i/per])[i%per]
+		lv := e.server(k, ready[i/per], i%per)
 		e.requests.WithLabelValues(slices.Concat(lv, []string{finishedStop})...).Inc()
 		e.prompt.WithLabelValues(lv...).Observe(in)
 		e.generation.WithLabelValues(lv...).Observe(out)

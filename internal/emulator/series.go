@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,17 +23,46 @@ var finishedReasons = []string{finishedStop, "length", "abort"}
 // one engine per GPU group of a node or a few).
 const maxEnginesPerPod = 64
 
+// server is the label values of a pod's engine (of the pod, without the
+// engine label).
+func (e *Emulator) server(k modelKey, p pod, engine int) []string {
+	if e.engines == 0 {
+		return []string{k.namespace, k.model, p.name}
+	}
+	return []string{k.namespace, k.model, p.name, strconv.Itoa(engine)}
+}
+
 // servers are the label values of the servers of a pod: the pod, or each of
 // its engines.
 func (e *Emulator) servers(k modelKey, p pod) [][]string {
-	if e.engines == 0 {
-		return [][]string{{k.namespace, k.model, p.name}}
-	}
-	out := make([][]string, e.engines)
+	out := make([][]string, e.serversPerPod())
 	for i := range out {
-		out[i] = []string{k.namespace, k.model, p.name, strconv.Itoa(i)}
+		out[i] = e.server(k, p, i)
 	}
 	return out
+}
+
+// podSeries exposes a new pod's series at zero (present) or deletes a
+// removed pod's: the request counter per finished reason, and every other
+// per-server series.
+func (e *Emulator) podSeries(k modelKey, p pod, present bool) {
+	series := func(v *prometheus.MetricVec, lv []string) {
+		if !present {
+			v.DeleteLabelValues(lv...)
+		} else if _, err := v.GetMetricWithLabelValues(lv...); err != nil {
+			panic(err) // the label values are the vector's own: a bug
+		}
+	}
+	for _, lv := range e.servers(k, p) {
+		for _, reason := range finishedReasons {
+			series(e.requests.MetricVec, slices.Concat(lv, []string{reason}))
+		}
+		for _, h := range append(e.histograms(), e.serving.prefill, e.serving.inference) {
+			series(h.MetricVec, lv)
+		}
+		series(e.serving.running.MetricVec, lv)
+		series(e.serving.waiting.MetricVec, lv)
+	}
 }
 
 // serversPerPod is the number of servers a pod runs.

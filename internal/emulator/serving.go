@@ -40,21 +40,6 @@ func newServing(reg prometheus.Registerer, labels []string) *serving {
 	return s
 }
 
-// add exposes a new pod's series at zero; remove deletes them.
-func (s *serving) add(lv ...string) {
-	s.running.WithLabelValues(lv...)
-	s.waiting.WithLabelValues(lv...)
-	s.prefill.WithLabelValues(lv...)
-	s.inference.WithLabelValues(lv...)
-}
-
-func (s *serving) remove(lv ...string) {
-	s.running.DeleteLabelValues(lv...)
-	s.waiting.DeleteLabelValues(lv...)
-	s.prefill.DeleteLabelValues(lv...)
-	s.inference.DeleteLabelValues(lv...)
-}
-
 // servingState is what one pod shows at a per-pod request rate (times in
 // seconds).
 type servingState struct {
