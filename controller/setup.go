@@ -62,6 +62,10 @@ type Options struct {
 	Clock clock.Clock
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
+	// ProfileForgetting is the learned profiles' forgetting factor
+	// (estimator.Config.Forgetting; 0: the estimator's default). The
+	// manager sets it from --profile-window and --profile-memory.
+	ProfileForgetting float64
 	// ObserveReconcile, when set, is called at the start of every group
 	// reconcile; tests and the load harness count work per group with it.
 	ObserveReconcile func(modelgroup.Key, modelgroup.Trigger)
@@ -172,7 +176,7 @@ func SetupControllers(ctx context.Context, mgr manager.Manager, opts Options) (*
 		Triggers: triggers, Recorder: recorder, Metrics: opts.Metrics, Clock: opts.Clock,
 		Actuation: opts.Actuation, DryRun: opts.DryRun, Observe: opts.ObserveReconcile, Capacity: capacity,
 		Reader: mgr.GetAPIReader(), RequireTargetOptIn: opts.RequireTargetOptIn, ConfigHealth: watcher,
-		Profiles: learning.NewTracker(estimator.Config{}), PodWindows: podWindowsOf(opts.Load),
+		Profiles: learning.NewTracker(estimator.Config{Forgetting: opts.ProfileForgetting}), PodWindows: podWindowsOf(opts.Load),
 		Statuses: statuses,
 	})
 	pass := NewGlobalPass(rec, mgr.GetCache(), store, opts.Clock)

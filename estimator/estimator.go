@@ -12,7 +12,7 @@ type Config struct {
 	// observation (relation.forget): along any direction the data keep
 	// exploring, the estimate remembers about 1/(1−λ) recent observations,
 	// and so follows a server whose performance drifts. Default 0.95 (about
-	// 20 observations: with one pod and a 1-minute window, 20 minutes).
+	// 20 observations); ForgettingFor sets it from a memory in time.
 	Forgetting float64
 	// OutlierSigma rejects an observation whose innovation is more than
 	// this many standard deviations of its prediction. Default 4.
@@ -35,6 +35,23 @@ const (
 	// minWeight is the smallest weight an observation is given.
 	minWeight = 1e-3
 )
+
+// DefaultMemory is the memory the manager gives ForgettingFor: the memory
+// of the default Forgetting with 2-minute windows, which follows a server
+// slowing by half over ten hours within 10% (TestDriftTracked).
+const DefaultMemory = 40 * time.Minute
+
+// ForgettingFor is the Forgetting under which one server observed once per
+// window remembers about `memory` of its past: λ = 1 − window/memory. The
+// memory then stays the same in time whatever the window, and shorter
+// windows give more, not fresher, observations. It must hold at least five
+// windows (λ ≥ 0.8).
+func ForgettingFor(window, memory time.Duration) (float64, error) {
+	if window <= 0 || memory < 5*window {
+		return 0, fmt.Errorf("%w: a memory of %v holds fewer than 5 windows of %v", ErrInvalidInput, memory, window)
+	}
+	return 1 - window.Seconds()/memory.Seconds(), nil
+}
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Forgetting == 0 {

@@ -182,15 +182,17 @@ func TestRegimeChange(t *testing.T) {
 	}
 }
 
-// TestDriftTracked: α and γ grow by half over 600 observations (a slow
-// degradation). With forgetting the estimate keeps up; without (λ = 1) it
-// lags far behind: the forgetting factor is what tracks drift.
+// TestDriftTracked: α and γ grow by half over ten hours (a slow
+// degradation), observed once a minute, as the manager's default window
+// does. With its forgetting (ForgettingFor the default memory) the
+// estimate keeps up; without (λ = 1) it lags far behind: the forgetting
+// factor is what tracks drift.
 func TestDriftTracked(t *testing.T) {
 	run := func(lambda float64) float64 {
 		e := mustNew(t, mustSpec(t, truthH100), Config{Forgetting: lambda})
 		s := newSynth(5, truthH100)
 		s.noise = 0.02
-		const steps = 600
+		const steps = 600 // minutes
 		for i := range steps {
 			f := 1 + 0.5*float64(i)/steps
 			s.truth = Params{Alpha: truthH100.Alpha * f, Beta: truthH100.Beta, Gamma: truthH100.Gamma * f, Delta: truthH100.Delta}
@@ -201,9 +203,13 @@ func TestDriftTracked(t *testing.T) {
 		}
 		return worstRel(e.Estimate().Params, s.truth)
 	}
-	withForgetting, without := run(DefaultForgetting), run(1)
-	if withForgetting > 0.06 {
-		t.Errorf("with forgetting the estimate is %.1f%% off the drifted truth, want within 6%%", 100*withForgetting)
+	lambda, err := ForgettingFor(time.Minute, DefaultMemory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withForgetting, without := run(lambda), run(1)
+	if withForgetting > 0.1 {
+		t.Errorf("with forgetting the estimate is %.1f%% off the drifted truth, want within 10%%", 100*withForgetting)
 	}
 	if without < 2*withForgetting {
 		t.Errorf("without forgetting %.1f%% off, with %.1f%%: forgetting should at least halve the lag", 100*without, 100*withForgetting)
@@ -417,5 +423,37 @@ func TestSaturationKeepsSlope(t *testing.T) {
 	got := e.Estimate().Params
 	if relDiff(got.Alpha, truthH100.Alpha) > 0.1 || relDiff(got.Beta, truthH100.Beta) > 0.1 {
 		t.Errorf("after 1000 observations at batch 64: alpha %v, beta %v; want within 10%% of %v, %v", got.Alpha, got.Beta, truthH100.Alpha, truthH100.Beta)
+	}
+}
+
+func TestForgettingFor(t *testing.T) {
+	cases := map[string]struct {
+		window, memory time.Duration
+		want           float64
+		wantErr        bool
+	}{
+		"the manager's default":        {window: time.Minute, memory: DefaultMemory, want: 0.975},
+		"two-minute windows":           {window: 2 * time.Minute, memory: DefaultMemory, want: DefaultForgetting},
+		"five windows":                 {window: 8 * time.Minute, memory: DefaultMemory, want: 0.8},
+		"fewer than five windows":      {window: 9 * time.Minute, memory: DefaultMemory, wantErr: true},
+		"no window":                    {memory: DefaultMemory, wantErr: true},
+		"memory shorter than a window": {window: time.Hour, memory: time.Minute, wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ForgettingFor(tc.window, tc.memory)
+			if tc.wantErr {
+				if !errors.Is(err, ErrInvalidInput) {
+					t.Errorf("got %v, %v; want ErrInvalidInput", got, err)
+				}
+				return
+			}
+			if err != nil || math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("got %v, %v; want %v", got, err, tc.want)
+			}
+			if _, err := New(DefaultPrior("H100"), Config{Forgetting: got}); err != nil {
+				t.Errorf("the estimator refuses it: %v", err)
+			}
+		})
 	}
 }

@@ -78,9 +78,10 @@ func TestPrometheusPodWindows(t *testing.T) {
 		t.Fatalf("refresh %+v, %d pod queries answered", stats, fake.seen)
 	}
 	windows, start, at := on.PodWindows(groupA)
+	secs := DefaultProfileWindow.Seconds()
 	want := map[string]estimator.Window{
-		"a-1": {Requests: 120, RequestRate: 1, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
-		"a-2": {Requests: 60, RequestRate: 0.5, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
+		"a-1": {Requests: 120, RequestRate: 120 / secs, TTFT: 100, ITL: 20, InputTokens: 512, Running: 9, InService: 9},
+		"a-2": {Requests: 60, RequestRate: 60 / secs, TTFT: 90, ITL: 18, InputTokens: 512, Running: 4, InService: 4},
 	}
 	if diff := cmp.Diff(want, windows); diff != "" || at.IsZero() || at.Sub(start) != DefaultProfileWindow {
 		t.Errorf("pod windows from %v to %v (-want +got):\n%s", start, at, diff)

@@ -22,7 +22,7 @@ import (
 // Defaults of PrometheusOptions.
 const (
 	DefaultRateWindow           = time.Minute
-	DefaultProfileWindow        = 2 * time.Minute
+	DefaultProfileWindow        = time.Minute
 	DefaultMaxConcurrentQueries = 4
 	defaultChangeBuffer         = 1024
 )
@@ -57,7 +57,8 @@ type PrometheusOptions struct {
 	// (pods.go) to a refresh once per ProfileWindow; PodWindows answers them.
 	PodWindows bool
 	// ProfileWindow is the range of the per-pod queries, and how often they
-	// are sent (default 2m): consecutive windows do not overlap, so each
+	// are sent (default 1m; it must span two scrapes of the servers or
+	// more): consecutive windows do not overlap, so each
 	// observation the estimators take is independent of the one before
 	// (docs/learned-profiles.md).
 	ProfileWindow time.Duration

@@ -18,12 +18,14 @@ import (
 // defaultLoadSource is the --load-source used when the flag is not given.
 const defaultLoadSource = "prometheus"
 
-// The bounds of --profile-window: under a minute a window spans too few
-// scrapes for rate() (it wants four); over an hour learning takes most of
-// a day.
+// The bounds of --profile-window and --profile-memory: under a minute a
+// window spans too few scrapes for rate() (it wants two at least); over an
+// hour learning takes most of a day. A memory longer than a day follows no
+// drift a day's traffic would show.
 const (
 	minProfileWindow = time.Minute
 	maxProfileWindow = time.Hour
+	maxProfileMemory = 24 * time.Hour
 )
 
 // loadDeps is what a load source may need from the process.

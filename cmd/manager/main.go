@@ -36,6 +36,7 @@ import (
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/controller"
+	"github.com/llm-d/variant-autoscaler/estimator"
 	"github.com/llm-d/variant-autoscaler/externalmetrics"
 	"github.com/llm-d/variant-autoscaler/loadsource"
 )
@@ -72,6 +73,7 @@ type options struct {
 	syntheticDay            time.Duration
 	syntheticPeakRate       float64
 	profileWindow           time.Duration
+	profileMemory           time.Duration
 	externalMetricsAddr     string
 	externalMetricsCertDir  string
 	maxReplicasPerVariant   int
@@ -142,7 +144,11 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Where each model's load comes from: "+loadSourceHelp()+".")
 	fs.DurationVar(&o.profileWindow, "profile-window", loadsource.DefaultProfileWindow,
 		"With --load-source=prometheus, the length of the per-pod windows the profiles are learned from, read once per window "+
-			"so that they do not overlap. Shorter windows learn sooner, longer ones average more requests (docs/learned-profiles.md); from 1m to 1h.")
+			"so that they do not overlap; it must span two scrapes of the servers or more. Shorter windows learn sooner and pin the prefill "+
+			"parameters better, longer ones average more requests (docs/learned-profiles.md); from 1m to 1h.")
+	fs.DurationVar(&o.profileMemory, "profile-memory", estimator.DefaultMemory,
+		"How long a learned profile remembers the data of a server, whatever --profile-window: shorter follows a server whose speed "+
+			"drifts sooner, longer averages more windows. At least 5 profile windows, at most 24h.")
 	fs.DurationVar(&o.syntheticDay, "synthetic-day", 10*time.Minute,
 		"With --load-source=synthetic: the length of one simulated day.")
 	fs.Float64Var(&o.syntheticPeakRate, "synthetic-peak-rate", 20,
@@ -278,6 +284,9 @@ func (o *options) validate(args []string) error {
 	if o.profileWindow < minProfileWindow || o.profileWindow > maxProfileWindow {
 		add("--profile-window %v: must be from %v to %v", o.profileWindow, minProfileWindow, maxProfileWindow)
 	}
+	if _, err := estimator.ForgettingFor(o.profileWindow, o.profileMemory); err != nil || o.profileMemory > maxProfileMemory {
+		add("--profile-memory %v: must be from 5 profile windows (%v) to %v", o.profileMemory, 5*o.profileWindow, maxProfileMemory)
+	}
 	if !(o.syntheticPeakRate >= 0) {
 		add("--synthetic-peak-rate %v: must be at least 0", o.syntheticPeakRate)
 	}
@@ -409,6 +418,11 @@ func start(ctx context.Context, o *options, environ []string) error {
 	if err != nil {
 		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
 	}
+	// Validated with the flags: the window and memory give a factor.
+	profileForgetting, err := estimator.ForgettingFor(o.profileWindow, o.profileMemory)
+	if err != nil {
+		return fmt.Errorf("--profile-memory: %w", err)
+	}
 	op, err := controller.SetupControllers(ctx, mgr, controller.Options{
 		ConfigNamespace:         o.configNamespace,
 		Store:                   store,
@@ -418,6 +432,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		StatusWriters:           o.statusWriters,
 		RequireTargetOptIn:      o.requireTargetOptIn,
+		ProfileForgetting:       profileForgetting,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)

@@ -3,7 +3,7 @@
 // twice too slow and one twice too fast, against the true-profile operator,
 // and prints the table of docs/learned-profiles.md.
 //
-//	go run ./hack/learned-validation [-hours 24] [-seed 1] [-window 5m] [-seeds 1,2,3,4,5]
+//	go run ./hack/learned-validation [-hours 24] [-seed 1] [-window 1m] [-seeds 1,2,3,4,5]
 //
 // With -seeds it also prints, per start and seed, the attainment lost and
 // the cost added against the true-profile run of that seed.
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llm-d/variant-autoscaler/loadsource"
 	"github.com/llm-d/variant-autoscaler/replay/experiment"
 )
 
@@ -24,7 +25,7 @@ func main() {
 	hours := flag.Float64("hours", 24, "length of the (compressed) day, hours")
 	seed := flag.Uint64("seed", 1, "trace seed")
 	scale := flag.Float64("scale", 1, "rate multiplier")
-	window := flag.Duration("window", 2*time.Minute, "per-pod window fed to the estimators")
+	window := flag.Duration("window", loadsource.DefaultProfileWindow, "per-pod window fed to the estimators (the manager's --profile-window)")
 	seedList := flag.String("seeds", "", "comma-separated trace seeds for the attainment-lost table (empty: none)")
 	flag.Parse()
 	start := time.Now()

@@ -248,9 +248,10 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 }
 
 // LearnedSeedsMarkdown renders, per start, the SLO attainment lost (points)
-// and the cost added (%) against the true-profile run of the same seed, and
-// when the learned profile became Usable and the worst parameter error one
-// hour in, over several seeds: one seed's
+// and the cost added (%) against the true-profile run of the same seed,
+// when the learned profile became Usable, when all four parameters were
+// first within 10%, the worst parameter error one hour in and the share of
+// plans equal to the true-profile plan, over several seeds: one seed's
 // day turns on a handful of plans at replica-count boundaries.
 func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) string {
 	out := "| start |"
@@ -266,7 +267,7 @@ func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) s
 		lost := 0.0
 		for _, rs := range runs {
 			r := rs[i]
-			usable, atHour := "never", "n/a"
+			usable, atHour, first := "never", "n/a", "never"
 			for _, v := range r.Variants {
 				if v.Variant != variant {
 					continue
@@ -275,12 +276,16 @@ func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) s
 					usable = fmt.Sprintf("%.0f min", v.UsableAt/60)
 				}
 				if v.WorstAtHour >= 0 {
-					atHour = fmt.Sprintf("%.0f%% (%s ± %.0f%%)", 100*v.WorstAtHour, v.WorstParamAtHour, 100*v.WorstStdErrAtHour)
+					atHour = fmt.Sprintf("%.1f%% (%s ± %.0f%%)", 100*v.WorstAtHour, v.WorstParamAtHour, 100*v.WorstStdErrAtHour)
+				}
+				if v.FirstWithin10 >= 0 {
+					first = fmt.Sprintf("%.0f min", v.FirstWithin10/60)
 				}
 			}
 			d := 100 * (r.TrueAttainment - r.Attainment)
 			lost += d / float64(len(runs))
-			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s, off at 1 h %s |", -d, 100*(r.Cost/r.TrueCost-1), usable, atHour)
+			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s, all within 10%% at %s, off at 1 h %s, %.1f%% of plans equal |",
+				-d, 100*(r.Cost/r.TrueCost-1), usable, first, atHour, 100*r.EqualShare)
 		}
 		out += fmt.Sprintf(" %.2f pts |\n", lost)
 	}

@@ -11,7 +11,7 @@ import (
 // operator, and checks what the issue-15 validation claims
 // (docs/learned-profiles.md has the full-day numbers).
 func TestLearnedValidation(t *testing.T) {
-	runs, err := LearnedValidation(1, 1, 4, 120_000, LearnedStarts())
+	runs, err := LearnedValidation(1, 1, 4, 60_000, LearnedStarts())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
@@ -32,7 +33,8 @@ type Learned struct {
 	Prior func(v sim.VariantSpec) estimator.Prior
 	// EstimatorWindow is the length of the per-pod windows fed to the
 	// estimators (ms; 0: Window). Consecutive windows do not overlap, so
-	// no request is counted twice.
+	// no request is counted twice. The estimators forget as the manager's
+	// do: estimator.DefaultMemory, whatever the window.
 	EstimatorWindow float64
 	// Thresholds of the readiness rule (zero: the defaults).
 	Thresholds estimator.Thresholds
@@ -134,7 +136,12 @@ func (o *Learned) estimator(v sim.VariantSpec) (*estimator.Estimator, error) {
 			return nil, err
 		}
 	}
-	e, err := estimator.New(prior, estimator.Config{})
+	// The manager's forgetting: the default memory, whatever the window.
+	lambda, err := estimator.ForgettingFor(time.Duration(o.EstimatorWindow)*time.Millisecond, estimator.DefaultMemory)
+	if err != nil {
+		return nil, err
+	}
+	e, err := estimator.New(prior, estimator.Config{Forgetting: lambda})
 	if err != nil {
 		return nil, err
 	}

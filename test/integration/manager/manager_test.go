@@ -231,6 +231,9 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 		{[]string{"--memory-limit-ratio=1.5"}, "--memory-limit-ratio 1.5: must be from 0 (off) to 1"},
 		{[]string{"--gc-percent=5"}, "--gc-percent 5: must be from 10 to 1000"},
 		{[]string{"--profile-window=10s"}, "--profile-window 10s: must be from 1m0s to 1h0m0s"},
+		{[]string{"--profile-memory=4m"}, "--profile-memory 4m0s: must be from 5 profile windows (5m0s) to 24h0m0s"},
+		{[]string{"--profile-window=10m", "--profile-memory=40m"}, "--profile-memory 40m0s: must be from 5 profile windows (50m0s) to 24h0m0s"},
+		{[]string{"--profile-memory=25h"}, "--profile-memory 25h0m0s: must be from 5 profile windows (5m0s) to 24h0m0s"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -250,7 +253,7 @@ func TestInvalidFlagsExitNonZero(t *testing.T) {
 			"leader-election-namespace", "watch-namespaces", "config-namespace", "actuation", "dry-run",
 			"max-concurrent-reconciles", "status-writers", "kube-api-qps", "kube-api-burst", "load-source", "kubeconfig", "zap-log-level",
 			"external-metrics-bind-address", "external-metrics-cert-dir", "pprof-bind-address", "memory-limit-ratio", "gc-percent", "gateway-allow-insecure-credentials",
-			"profile-window"} {
+			"profile-window", "profile-memory"} {
 			g.Expect(string(out)).To(MatchRegexp(`(?m)^  -`+flag+`(\s|$)`), flag)
 		}
 	})
