@@ -22,9 +22,11 @@ func FuzzUpdate(f *testing.F) {
 		pr := DefaultPrior("H100")
 		e := mustNew(t, pr, Config{})
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		// Each takes the other's batch less one as the others in service:
+		// any value, valid or not.
 		obs := []Observation{
-			{Batch: batch, ITL: itl, Prefill: prefill, InputTokens: in, Requests: reqs},
-			{Batch: batch2, ITL: itl2, Prefill: prefill2, InputTokens: in2, Requests: reqs2},
+			{Batch: batch, Others: batch2 - 1, ITL: itl, Prefill: prefill, InputTokens: in, Requests: reqs},
+			{Batch: batch2, Others: batch - 1, ITL: itl2, Prefill: prefill2, InputTokens: in2, Requests: reqs2},
 		}
 		// Repeat so outlier rejection and restarts are exercised.
 		for i := range 12 {

@@ -12,6 +12,10 @@ type Observation struct {
 	// Batch is n, the mean number of requests in the batch a request was
 	// served in (≥ 1).
 	Batch float64
+	// Others is the mean number of other requests in service when a
+	// request is admitted, whose decode part the step that admits it pays
+	// (physics.go); 0: Batch − 1.
+	Others float64
 	// ITL is the mean inter-token latency, ms: the decode relation reads it
 	// (physics.go).
 	ITL float64
@@ -39,14 +43,14 @@ const (
 )
 
 func (o Observation) validate() error {
-	if !finite(o.Batch, o.ITL, o.Prefill, o.InputTokens, o.Requests, o.RequestRate) {
+	if !finite(o.Batch, o.Others, o.ITL, o.Prefill, o.InputTokens, o.Requests, o.RequestRate) {
 		return fmt.Errorf("%w: observation has a non-finite value: %+v", ErrInvalidInput, o)
 	}
-	if o.Batch < 1 || o.Batch > MaxBatch || o.ITL < 0 || o.ITL > MaxLatencyMs || o.Prefill < 0 || o.Prefill > MaxLatencyMs ||
+	if o.Batch < 1 || o.Batch > MaxBatch || o.Others < 0 || o.Others > MaxBatch || o.ITL < 0 || o.ITL > MaxLatencyMs || o.Prefill < 0 || o.Prefill > MaxLatencyMs ||
 		o.InputTokens < 0 || o.InputTokens > MaxInputTokens || o.Requests < 0 || o.Requests > MaxRequests ||
 		o.RequestRate < 0 || o.RequestRate > MaxRequestRate {
-		return fmt.Errorf("%w: observation out of range (batch in [1, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g], request rate in [0, %g]): %+v",
-			ErrInvalidInput, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, MaxRequestRate, o)
+		return fmt.Errorf("%w: observation out of range (batch in [1, %g], others in [0, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g], request rate in [0, %g]): %+v",
+			ErrInvalidInput, MaxBatch, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, MaxRequestRate, o)
 	}
 	return nil
 }
@@ -79,6 +83,11 @@ type Window struct {
 	// the prefill times; 0 when not exported (then the running gauge is
 	// used).
 	InService float64
+	// RunningVar is the variance of vllm:num_requests_running over the
+	// window's scrapes (unbiased: over n − 1), when HasRunningVar (two
+	// scrapes or more in the window).
+	RunningVar    float64
+	HasRunningVar bool
 }
 
 // FromWindow turns a server's window into an observation, for a server
@@ -87,12 +96,18 @@ type Window struct {
 //   - Batch. Ls, the mean number of requests in service, comes from the
 //     counters when the server exports them (InService), else from the
 //     running gauge averaged over the window (a handful of scrapes:
-//     noisy). A request's tokens are produced in batches that include the
-//     request itself; with Poisson arrivals the batch a request
-//     sees averages Ls + 1 below saturation (a request in service sees the
-//     others plus itself), and at most maxBatch. n = min(Ls + 1, maxBatch)
-//     is the allocator's effective batch n_eff within 1% up to 80% of μ(N)
-//     and 5% at 95% (replay/policy TestWindowMatchesAllocatorModel).
+//     noisy). The inter-token latency is a mean over tokens, and a step
+//     of b requests gives b of them, so the batch it reads is the
+//     size-biased mean of b: Ls + Var(b)/Ls. The variance comes from the
+//     running gauge's scrapes (RunningVar). Without it, Poisson arrivals'
+//     Var = Ls gives Ls + 1, the allocator's effective batch n_eff within 1%
+//     up to 80% of μ(N) and 5% at 95% (replay/policy
+//     TestWindowMatchesAllocatorModel). A router that sends each request to
+//     the pod with the fewest outstanding ones keeps a pod's count much
+//     steadier than Poisson (Var about Ls/5 on the validation day), and
+//     Ls + 1 then reads the batch one request too high. At most maxBatch.
+//   - Others. A request admitted finds Ls others in service on average
+//     (arrivals see the time average), whatever their spread.
 //   - Prefill. The prefill-time histogram gives it directly when the server
 //     exports it (PrefillTime). Otherwise, by Little's law the mean wait in
 //     the queue is Lq / X (Lq the waiting gauge, X the request rate), and
@@ -104,10 +119,10 @@ type Window struct {
 // ok is false when the window holds nothing to learn from (no request, no
 // latency). Non-finite or negative inputs are an error, never zeros.
 func FromWindow(w Window, maxBatch int) (obs Observation, ok bool, err error) {
-	if !finite(w.Requests, w.RequestRate, w.TTFT, w.ITL, w.Running, w.Waiting, w.InputTokens, w.PrefillTime, w.InService) {
+	if !finite(w.Requests, w.RequestRate, w.TTFT, w.ITL, w.Running, w.Waiting, w.InputTokens, w.PrefillTime, w.InService, w.RunningVar) {
 		return Observation{}, false, fmt.Errorf("%w: window has a non-finite value: %+v", ErrInvalidInput, w)
 	}
-	if w.Requests < 0 || w.RequestRate < 0 || w.TTFT < 0 || w.ITL < 0 || w.Running < 0 || w.Waiting < 0 || w.InputTokens < 0 || w.PrefillTime < 0 || w.InService < 0 || maxBatch < 0 {
+	if w.Requests < 0 || w.RequestRate < 0 || w.TTFT < 0 || w.ITL < 0 || w.Running < 0 || w.Waiting < 0 || w.InputTokens < 0 || w.PrefillTime < 0 || w.InService < 0 || w.RunningVar < 0 || maxBatch < 0 {
 		return Observation{}, false, fmt.Errorf("%w: window has a negative value: %+v (max batch %d)", ErrInvalidInput, w, maxBatch)
 	}
 	if w.Requests == 0 || w.RequestRate == 0 || (w.TTFT == 0 && w.ITL == 0) {
@@ -117,11 +132,14 @@ func FromWindow(w Window, maxBatch int) (obs Observation, ok bool, err error) {
 	if w.InService > 0 {
 		ls = w.InService
 	}
-	n := ls + 1
-	if maxBatch > 0 {
-		n = math.Min(n, float64(maxBatch))
+	n, others := ls+1, ls
+	if w.HasRunningVar && ls > 0 {
+		n = ls + w.RunningVar/ls
 	}
-	obs = Observation{Batch: max(n, 1), ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests, RequestRate: w.RequestRate}
+	if maxBatch > 0 {
+		n, others = math.Min(n, float64(maxBatch)), math.Min(others, float64(maxBatch-1))
+	}
+	obs = Observation{Batch: max(n, 1), Others: others, ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests, RequestRate: w.RequestRate}
 	switch {
 	case w.PrefillTime > 0:
 		obs.Prefill = w.PrefillTime

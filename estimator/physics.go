@@ -23,8 +23,9 @@ import "math"
 //   - Prefill. After its queueing wait, a request's first token comes at
 //     the end of the step that admits it: TTFT − W ≈ γ + δ·(its prompt +
 //     the others admitted with it) + [decode part of that step]. The
-//     decode part runs b = n − 1 other requests, and is absent when none
-//     run (probability about e^(−b) at light load): α·(1 − e^(−b)) + β·b.
+//     decode part runs the b others in service (Observation.Others), and
+//     is absent when none run (probability about e^(−b) at light load):
+//     α·(1 − e^(−b)) + β·b.
 //     The observation of γ + δ·x is TTFT − W minus that, at
 //     x = in + (k − 1)·in_typ: the window's own
 //     prompts, and the k − 1 others admitted with each, whose prompts are
@@ -59,7 +60,10 @@ func decodePoint(p Params, o Observation) (x, y float64) {
 
 // decodePart is the mean decode part of the step that admits a request.
 func decodePart(p Params, o Observation) float64 {
-	b := math.Max(o.Batch-1, 0)
+	b := o.Others
+	if b == 0 {
+		b = math.Max(o.Batch-1, 0)
+	}
 	return p.Alpha*(1-math.Exp(-b)) + p.Beta*b
 }
 

@@ -34,7 +34,10 @@ const (
 	queryPodPrefill   = "pod_prefill_time"
 	queryPodInService = "pod_in_service"
 	queryPodRunning   = "pod_running"
-	queryPodWaiting   = "pod_waiting"
+	// queryPodRunningVar is the running gauge's variance over the window's
+	// scrapes, over n − 1 (NaN, so absent, with one scrape).
+	queryPodRunningVar = "pod_running_var"
+	queryPodWaiting    = "pod_waiting"
 )
 
 // PodKey names one server of a model group: a pod, or one engine of a
@@ -54,7 +57,7 @@ func (k PodKey) server() string {
 	return k.Pod + "/" + k.Engine
 }
 
-// podQueries are the grouped per-pod queries of one estimator window: eight,
+// podQueries are the grouped per-pod queries of one estimator window: nine,
 // whatever the number of pods, groups or VAs.
 func podQueries(window time.Duration) []promQuery {
 	w := promDuration(window)
@@ -72,6 +75,10 @@ func podQueries(window time.Duration) []promQuery {
 		// in prefill.
 		{name: queryPodInService, promQL: fmt.Sprintf("(%s) + %s (rate(%s_sum[%s]))", itlRate(podGroupBy, w), podGroupBy, metricPrefillTime, w)},
 		{name: queryPodRunning, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricRunning, w)},
+		// The batch a token sees is size-biased: the estimator needs the
+		// spread of the batch as well as its mean (estimator.FromWindow).
+		{name: queryPodRunningVar, promQL: fmt.Sprintf("%s (stdvar_over_time(%s[%s]) * count_over_time(%s[%s]) / (count_over_time(%s[%s]) - 1))",
+			podGroupBy, metricRunning, w, metricRunning, w, metricRunning, w)},
 		{name: queryPodWaiting, promQL: fmt.Sprintf("%s (avg_over_time(%s[%s]))", podGroupBy, metricWaiting, w)},
 	}
 }
@@ -103,6 +110,7 @@ func evaluatePods(results map[string]model.Vector, window time.Duration) map[Pod
 	ttft, itl := byPod(results[queryPodTTFT]), byPod(results[queryPodITL])
 	prompt, prefill := byPod(results[queryPodPrompt]), byPod(results[queryPodPrefill])
 	inService, running, waiting := byPod(results[queryPodInService]), byPod(results[queryPodRunning]), byPod(results[queryPodWaiting])
+	runningVar := byPod(results[queryPodRunningVar])
 	out := map[PodKey]estimator.Window{}
 	secs := window.Seconds()
 	for k, n := range reqs {
@@ -116,6 +124,7 @@ func evaluatePods(results map[string]model.Vector, window time.Duration) map[Pod
 		}
 		w := estimator.Window{Requests: n, RequestRate: n / secs, TTFT: t, ITL: i, InputTokens: in,
 			Running: run, Waiting: waiting[k], PrefillTime: prefill[k], InService: ls}
+		w.RunningVar, w.HasRunningVar = runningVar[k]
 		if math.IsNaN(w.RequestRate) {
 			continue
 		}

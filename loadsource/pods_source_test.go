@@ -46,7 +46,7 @@ func (p *podFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
 }
 
-// TestPrometheusPodWindows: with PodWindows on, a refresh adds the eight
+// TestPrometheusPodWindows: with PodWindows on, a refresh adds the nine
 // per-pod queries (whatever the number of groups) once per profile window,
 // and PodWindows answers each group's pods with the windows last read and
 // their end; off, nothing changes.
@@ -69,12 +69,12 @@ func TestPrometheusPodWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(on.Queries(cfg)), len(off.Queries(cfg))+8; got != want {
+	if got, want := len(on.Queries(cfg)), len(off.Queries(cfg))+9; got != want {
 		t.Fatalf("%d queries with pod windows, want %d", got, want)
 	}
 	fake.base.setGroup(groupA, 3, 512, 128)
 	stats := refresh(t, on)
-	if stats.Err != nil || fake.seen != 8 {
+	if stats.Err != nil || fake.seen != 9 {
 		t.Fatalf("refresh %+v, %d pod queries answered", stats, fake.seen)
 	}
 	windows, start, at := on.PodWindows(groupA)
@@ -102,7 +102,7 @@ func TestPrometheusPodWindows(t *testing.T) {
 	}
 	skip(on, step)
 	refresh(t, on)
-	if fake.seen != 8 {
+	if fake.seen != 9 {
 		t.Fatalf("%d pod queries a profile window after the first, want 8", fake.seen)
 	}
 	if _, _, end := on.PodWindows(groupA); end.Sub(first) != DefaultProfileWindow {

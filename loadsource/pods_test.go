@@ -24,8 +24,8 @@ func podSample(ns, m, pod string, v float64) *model.Sample {
 
 func TestPodQueriesAreFixed(t *testing.T) {
 	qs := podQueries(5 * time.Minute)
-	if len(qs) != 8 {
-		t.Fatalf("%d per-pod queries, want 8", len(qs))
+	if len(qs) != 9 {
+		t.Fatalf("%d per-pod queries, want 9", len(qs))
 	}
 	// In service: the time spent decoding (per-step inter-token latencies,
 	// under either of vLLM's names) and in prefill, per second.
@@ -34,12 +34,18 @@ func TestPodQueriesAreFixed(t *testing.T) {
 	want := "(sum by (namespace, model_name, pod, engine) (rate(vllm:inter_token_latency_seconds_sum[5m])) or " +
 		"sum by (namespace, model_name, pod, engine) (rate(vllm:time_per_output_token_seconds_sum[5m]))) + " +
 		"sum by (namespace, model_name, pod, engine) (rate(vllm:request_prefill_time_seconds_sum[5m]))"
-	found := false
-	for _, q := range qs {
-		found = found || q.promQL == want
-	}
-	if !found {
-		t.Errorf("no query %q in %+v", want, qs)
+	// The running gauge's variance over the scrapes, over n − 1: with a
+	// single scrape 0/0, NaN, so no variance rather than a zero one.
+	wantVar := "sum by (namespace, model_name, pod, engine) (stdvar_over_time(vllm:num_requests_running[5m]) * " +
+		"count_over_time(vllm:num_requests_running[5m]) / (count_over_time(vllm:num_requests_running[5m]) - 1))"
+	for _, w := range []string{want, wantVar} {
+		found := false
+		for _, q := range qs {
+			found = found || q.promQL == w
+		}
+		if !found {
+			t.Errorf("no query %q in %+v", w, qs)
+		}
 	}
 }
 
@@ -63,13 +69,15 @@ func TestEvaluatePods(t *testing.T) {
 		queryPodInService: vec(map[string]float64{"a": 12.5, "f/0": 20, "f/1": 10}),
 		queryPodRunning:   vec(map[string]float64{"a": 12, "b": 4, "d": 4, "f/0": 19, "f/1": 9}),
 		queryPodWaiting:   vec(map[string]float64{"a": 0.5, "b": 0, "f/0": 1, "f/1": 0}),
+		// a: a spread; f/0: one scrape (NaN); f/1: a steady batch.
+		queryPodRunningVar: vec(map[string]float64{"a": 2.5, "f/0": math.NaN(), "f/1": 0}),
 	}
 	got := evaluatePods(results, time.Minute)
 	want := map[PodKey]estimator.Window{
-		a:                                   {Requests: 300, RequestRate: 5, TTFT: 120, ITL: 25, InputTokens: 512, Running: 12, Waiting: 0.5, PrefillTime: 80, InService: 12.5},
+		a:                                   {Requests: 300, RequestRate: 5, TTFT: 120, ITL: 25, InputTokens: 512, Running: 12, Waiting: 0.5, PrefillTime: 80, InService: 12.5, RunningVar: 2.5, HasRunningVar: true},
 		{Key: a.Key, Pod: "b"}:              {Requests: 60, RequestRate: 1, TTFT: 90, ITL: 20, InputTokens: 256, Running: 4},
 		{Key: a.Key, Pod: "f", Engine: "0"}: {Requests: 120, RequestRate: 2, TTFT: 100, ITL: 30, InputTokens: 300, Running: 19, Waiting: 1, PrefillTime: 70, InService: 20},
-		{Key: a.Key, Pod: "f", Engine: "1"}: {Requests: 60, RequestRate: 1, TTFT: 80, ITL: 24, InputTokens: 310, Running: 9, PrefillTime: 60, InService: 10},
+		{Key: a.Key, Pod: "f", Engine: "1"}: {Requests: 60, RequestRate: 1, TTFT: 80, ITL: 24, InputTokens: 310, Running: 9, PrefillTime: 60, InService: 10, HasRunningVar: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

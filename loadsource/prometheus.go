@@ -53,7 +53,7 @@ type PrometheusOptions struct {
 	ChangeBuffer int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// PodWindows adds the eight per-pod queries of the profile estimator
+	// PodWindows adds the nine per-pod queries of the profile estimator
 	// (pods.go) to a refresh once per ProfileWindow; PodWindows answers them.
 	PodWindows bool
 	// ProfileWindow is the range of the per-pod queries, and how often they

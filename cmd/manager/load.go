@@ -57,7 +57,7 @@ var loadSources = map[string]loadSourceFactory{
 		help: "\"prometheus\" reads the vLLM and endpoint-picker metrics of every model from PROMETHEUS_BASE_URL once per GLOBAL_OPT_INTERVAL (docs/prometheus.md), and polls the endpoint pickers directly to wake models at zero (docs/scale-to-zero.md)",
 		build: func(o *options, deps loadDeps) (modelgroup.LoadSource, error) {
 			// PodWindows: the per-pod windows the profiles are learned from
-			// (issue 15; 8 more queries once per --profile-window, whatever the
+			// (issue 15; 9 more queries once per --profile-window, whatever the
 			// number of VAs).
 			src, err := loadsource.NewPrometheus(loadsource.PrometheusOptions{Config: deps.Store, WatchNamespaces: o.watchNamespaceList,
 				PodWindows: true, ProfileWindow: o.profileWindow})

@@ -534,7 +534,7 @@ func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
 			running, waiting = sv.running, sv.waiting
 		}
 		for _, lv := range e.servers(k, p) {
-			e.serving.running.WithLabelValues(lv...).Set(running)
+			e.serving.running.WithLabelValues(lv...).Set(runningAt(running, lv, now))
 			e.serving.waiting.WithLabelValues(lv...).Set(waiting)
 		}
 	}

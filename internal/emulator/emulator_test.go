@@ -320,10 +320,12 @@ func TestEnginesPerPod(t *testing.T) {
 	clock.add(10 * time.Second)
 	engines.Advance()
 	pods.Advance()
-	byServer := func(e *Emulator) map[string][2]float64 { // requests, running
+	// Requests and the time spent in service (the running gauge is a
+	// draw per server, runningAt).
+	byServer := func(e *Emulator) map[string][2]float64 {
 		out := map[string][2]float64{}
 		for pod, c := range readPods(t, e, "a") {
-			out[pod] = [2]float64{c.ttftCount, c.running}
+			out[pod] = [2]float64{c.ttftCount, c.itlSum + c.prefillSum}
 		}
 		return out
 	}

@@ -161,7 +161,8 @@ func (o *Learned) learn(now float64, m Model) error {
 			if w.Variant != v.Name || w.Seconds <= 0 {
 				continue
 			}
-			win := estimator.Window{Requests: w.TTFTCount, RequestRate: w.TTFTCount / w.Seconds, Running: w.Running, Waiting: w.Waiting}
+			win := estimator.Window{Requests: w.TTFTCount, RequestRate: w.TTFTCount / w.Seconds, Running: w.Running, Waiting: w.Waiting,
+				RunningVar: w.RunningVar, HasRunningVar: w.HasRunningVar}
 			if w.TTFTCount > 0 {
 				win.TTFT = w.TTFTSum / w.TTFTCount
 			}

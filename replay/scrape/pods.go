@@ -65,8 +65,8 @@ func (p *Pods) Scrape(s *sim.Sim) {
 }
 
 // PodWindow is one replica's series over a window, as PromQL over the
-// window gives them: counter increases (increase(...)) and gauge averages
-// over the scrapes (avg_over_time(...)).
+// window gives them: counter increases (increase(...)), gauge averages
+// over the scrapes (avg_over_time(...)) and the running gauge's variance.
 type PodWindow struct {
 	Pod     int
 	Variant string
@@ -78,6 +78,11 @@ type PodWindow struct {
 	PrefillSum                               float64
 	// Gauge averages over the samples in the window.
 	Running, Waiting float64
+	// RunningVar is the unbiased variance of the running gauge over the
+	// scrapes a range selector takes (the window's start excluded), when
+	// HasRunningVar: two scrapes or more.
+	RunningVar    float64
+	HasRunningVar bool
 }
 
 // Windows returns, for every pod with two or more samples in the window
@@ -112,8 +117,27 @@ func (p *Pods) Windows(at, window float64) []PodWindow {
 		}
 		w.Running /= float64(len(in))
 		w.Waiting /= float64(len(in))
+		w.RunningVar, w.HasRunningVar = runningVar(in[1:])
 		out = append(out, w)
 	}
 	slices.SortFunc(out, func(x, y PodWindow) int { return x.Pod - y.Pod })
 	return out
+}
+
+// runningVar is the unbiased variance of the running gauge over samples
+// (ok false with fewer than two).
+func runningVar(samples []PodSample) (v float64, ok bool) {
+	if len(samples) < 2 {
+		return 0, false
+	}
+	mean := 0.0
+	for _, s := range samples {
+		mean += float64(s.Running)
+	}
+	mean /= float64(len(samples))
+	for _, s := range samples {
+		d := float64(s.Running) - mean
+		v += d * d
+	}
+	return v / float64(len(samples)-1), true
 }

@@ -72,3 +72,32 @@ func TestPodWindows(t *testing.T) {
 		t.Errorf("%d windows after the scale-down, want 1", len(ws))
 	}
 }
+
+func TestRunningVar(t *testing.T) {
+	samples := func(running ...int) []PodSample {
+		var out []PodSample
+		for _, r := range running {
+			out = append(out, PodSample{Running: r})
+		}
+		return out
+	}
+	cases := map[string]struct {
+		samples []PodSample
+		wantVar float64
+		wantOK  bool
+	}{
+		"no scrape":         {},
+		"one scrape":        {samples: samples(4)},
+		"two scrapes":       {samples: samples(2, 4), wantVar: 2, wantOK: true},
+		"a steady batch":    {samples: samples(7, 7, 7, 7), wantVar: 0, wantOK: true},
+		"over n − 1, not n": {samples: samples(1, 2, 3, 4, 5), wantVar: 2.5, wantOK: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, ok := runningVar(tc.samples)
+			if ok != tc.wantOK || math.Abs(v-tc.wantVar) > 1e-12 {
+				t.Errorf("got %v, %v; want %v, %v", v, ok, tc.wantVar, tc.wantOK)
+			}
+		})
+	}
+}
