@@ -74,15 +74,17 @@ type options struct {
 	syntheticPeakRate       float64
 	profileWindow           time.Duration
 	profileMemory           time.Duration
-	externalMetricsAddr     string
-	externalMetricsCertDir  string
-	maxReplicasPerVariant   int
-	allowInsecureCreds      bool
-	allowInsecureGWCreds    bool
-	requireTargetOptIn      bool
-	memoryLimitRatio        float64
-	gcPercent               int
-	zap                     zap.Options
+	// profileForgetting is derived from the two by validate.
+	profileForgetting      float64
+	externalMetricsAddr    string
+	externalMetricsCertDir string
+	maxReplicasPerVariant  int
+	allowInsecureCreds     bool
+	allowInsecureGWCreds   bool
+	requireTargetOptIn     bool
+	memoryLimitRatio       float64
+	gcPercent              int
+	zap                    zap.Options
 
 	// Filled in by validate.
 	watchNamespaceList []string
@@ -284,7 +286,8 @@ func (o *options) validate(args []string) error {
 	if o.profileWindow < minProfileWindow || o.profileWindow > maxProfileWindow {
 		add("--profile-window %v: must be from %v to %v", o.profileWindow, minProfileWindow, maxProfileWindow)
 	}
-	if _, err := estimator.ForgettingFor(o.profileWindow, o.profileMemory); err != nil || o.profileMemory > maxProfileMemory {
+	var err error
+	if o.profileForgetting, err = estimator.ForgettingFor(o.profileWindow, o.profileMemory); err != nil || o.profileMemory > maxProfileMemory {
 		add("--profile-memory %v: must be from 5 profile windows (%v) to %v", o.profileMemory, 5*o.profileWindow, maxProfileMemory)
 	}
 	if !(o.syntheticPeakRate >= 0) {
@@ -418,11 +421,6 @@ func start(ctx context.Context, o *options, environ []string) error {
 	if err != nil {
 		return fmt.Errorf("--load-source=%s: %w", o.loadSource, err)
 	}
-	// Validated with the flags: the window and memory give a factor.
-	profileForgetting, err := estimator.ForgettingFor(o.profileWindow, o.profileMemory)
-	if err != nil {
-		return fmt.Errorf("--profile-memory: %w", err)
-	}
 	op, err := controller.SetupControllers(ctx, mgr, controller.Options{
 		ConfigNamespace:         o.configNamespace,
 		Store:                   store,
@@ -432,7 +430,7 @@ func start(ctx context.Context, o *options, environ []string) error {
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		StatusWriters:           o.statusWriters,
 		RequireTargetOptIn:      o.requireTargetOptIn,
-		ProfileForgetting:       profileForgetting,
+		ProfileForgetting:       o.profileForgetting,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)

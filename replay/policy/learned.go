@@ -136,7 +136,6 @@ func (o *Learned) estimator(v sim.VariantSpec) (*estimator.Estimator, error) {
 			return nil, err
 		}
 	}
-	// The manager's forgetting: the default memory, whatever the window.
 	lambda, err := estimator.ForgettingFor(time.Duration(o.EstimatorWindow)*time.Millisecond, estimator.DefaultMemory)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package scrape
 import (
 	"slices"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/llm-d/variant-autoscaler/replay/sim"
 )
 
@@ -130,14 +132,9 @@ func runningVar(samples []PodSample) (v float64, ok bool) {
 	if len(samples) < 2 {
 		return 0, false
 	}
-	mean := 0.0
-	for _, s := range samples {
-		mean += float64(s.Running)
+	xs := make([]float64, len(samples))
+	for i, s := range samples {
+		xs[i] = float64(s.Running)
 	}
-	mean /= float64(len(samples))
-	for _, s := range samples {
-		d := float64(s.Running) - mean
-		v += d * d
-	}
-	return v / float64(len(samples)-1), true
+	return stat.Variance(xs, nil), true
 }
