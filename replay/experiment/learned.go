@@ -75,8 +75,16 @@ type LearnedRun struct {
 	// used variant that were equal.
 	DecisionsEqualFrom float64
 	EqualShare         float64
-	Plans              int
-	Variants           []LearnedVariantSummary
+	// Differing counts the plans after LearnedAt that differ from the
+	// true-profile plan; SpecDiffering those of them where a variant with
+	// replicas in either was planned from its spec or held. WorstMargin is
+	// the largest LoadMargin of the others (0: none): the true profiles
+	// give each of them at a load that much higher or lower;
+	// WorstMarginStdErrs the largest of their MarginStdErrs.
+	Differing, SpecDiffering        int
+	WorstMargin, WorstMarginStdErrs float64
+	Plans                           int
+	Variants                        []LearnedVariantSummary
 }
 
 // LearnedValidation runs the diurnal scenario (seed, scale, hours as for
@@ -186,19 +194,39 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 		}
 		run.Variants = append(run.Variants, s)
 	}
-	equal, after := 0, 0
+	after := 0
 	for _, r := range recs {
-		if r.T >= firstLearned {
-			after++
-			if r.Equal {
-				equal++
-			}
+		if r.T < firstLearned {
+			continue
+		}
+		after++
+		if r.Equal {
+			continue
+		}
+		run.Differing++
+		if bySpec(r) {
+			run.SpecDiffering++
+		} else {
+			run.WorstMargin = math.Max(run.WorstMargin, r.LoadMargin)
+			run.WorstMarginStdErrs = math.Max(run.WorstMarginStdErrs, r.MarginStdErrs)
 		}
 	}
 	if after > 0 {
-		run.EqualShare = float64(equal) / float64(after)
+		run.EqualShare = float64(after-run.Differing) / float64(after)
 	}
 	return run
+}
+
+// bySpec reports whether a variant planned from its spec profile, or held,
+// has replicas in the plan or the true-profile plan: its spec, not a
+// learned profile, may be what made them differ.
+func bySpec(r policy.LearnedRecord) bool {
+	for _, v := range r.Variants {
+		if (v.Planned > 0 || v.Truth > 0) && (v.Source == "spec" || v.Source == "held") {
+			return true
+		}
+	}
+	return false
 }
 
 var paramNames = [4]string{"α", "β", "γ", "δ"}
@@ -225,7 +253,7 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 		}
 		return fmt.Sprintf("%.0f min", s/60)
 	}
-	out := "| start | cost (true-profile run) | SLO attainment (true-profile run) | learned profile used from | Usable from | decisions = true-profile decisions from | equal after switching | all four first within 10% at | worst error at 1 h | α, β, γ, δ within 10% for good from | final α, β, γ, δ (truth) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+	out := "| start | cost (true-profile run) | SLO attainment (true-profile run) | learned profile used from | Usable from | decisions = true-profile decisions from | equal after switching (the others) | all four first within 10% at | worst error at 1 h | α, β, γ, δ within 10% for good from | final α, β, γ, δ (truth) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range runs {
 		var v LearnedVariantSummary
 		for _, x := range r.Variants {
@@ -238,13 +266,30 @@ func LearnedMarkdown(runs []LearnedRun, variant string) string {
 		if v.WorstAtHour >= 0 {
 			atHour = fmt.Sprintf("%.1f%% (%s; standard error %.1f%%)", 100*v.WorstAtHour, v.WorstParamAtHour, 100*v.WorstStdErrAtHour)
 		}
-		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%% | %s | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
+		out += fmt.Sprintf("| %s | %.2f (%.2f) | %.2f%% (%.2f%%) | %s | %s | %s | %.1f%%%s | %s | %s | %s, %s, %s, %s | %.3g, %.3g, %.3g, %.3g (%g, %g, %g, %g) |\n",
 			r.Start.Name, r.Cost, r.TrueCost, 100*r.Attainment, 100*r.TrueAttainment,
-			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, secs(v.FirstWithin10), atHour,
+			secs(v.LearnedAt), secs(v.UsableAt), secs(r.DecisionsEqualFrom), 100*r.EqualShare, differing(r), secs(v.FirstWithin10), atHour,
 			secs(w.Alpha), secs(w.Beta), secs(w.Gamma), secs(w.Delta),
 			v.Final.Alpha, v.Final.Beta, v.Final.Gamma, v.Final.Delta, v.Truth.Alpha, v.Truth.Beta, v.Truth.Gamma, v.Truth.Delta)
 	}
 	return out
+}
+
+// differing says why the plans of r that differ from the true-profile plan
+// do: at a replica step (with the largest load margin), or by a variant
+// planned from its spec or held.
+func differing(r LearnedRun) string {
+	var parts []string
+	if n := r.Differing - r.SpecDiffering; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d at a step: ≤ %.1f%% of load, %.2f standard errors", n, 100*r.WorstMargin, r.WorstMarginStdErrs))
+	}
+	if r.SpecDiffering > 0 {
+		parts = append(parts, fmt.Sprintf("%d by a spec or a hold", r.SpecDiffering))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // LearnedSeedsMarkdown renders, per start, the SLO attainment lost (points)
@@ -284,8 +329,8 @@ func LearnedSeedsMarkdown(seeds []uint64, runs [][]LearnedRun, variant string) s
 			}
 			d := 100 * (r.TrueAttainment - r.Attainment)
 			lost += d / float64(len(runs))
-			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s, all within 10%% at %s, off at 1 h %s, %.1f%% of plans equal |",
-				-d, 100*(r.Cost/r.TrueCost-1), usable, first, atHour, 100*r.EqualShare)
+			out += fmt.Sprintf(" %+.2f pts, %+.1f%% cost, Usable %s, all within 10%% at %s, off at 1 h %s, %.1f%% of plans equal%s |",
+				-d, 100*(r.Cost/r.TrueCost-1), usable, first, atHour, 100*r.EqualShare, differing(r))
 		}
 		out += fmt.Sprintf(" %.2f pts |\n", lost)
 	}

@@ -69,3 +69,23 @@ func TestLearnedValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnedPlansDifferOnlyAtSteps replays seed 1's whole diurnal day
+// from every start: after the switch at least 99% of the plans equal the
+// true-profile plan, and each plan made from learned profiles that does not
+// is one the true profile itself gives at a load within 2% (a replica step,
+// inside the measured rate's own noise).
+func TestLearnedPlansDifferOnlyAtSteps(t *testing.T) {
+	runs, err := LearnedValidation(1, 1, 24, 60_000, LearnedStarts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.EqualShare < 0.99 {
+			t.Errorf("%s: %.2f%% of the plans after switching equal the true-profile plans, want ≥ 99%%", r.Start.Name, 100*r.EqualShare)
+		}
+		if r.WorstMargin > 0.02 || r.WorstMarginStdErrs > 1 {
+			t.Errorf("%s: a plan from learned profiles differs from the true-profile plan at a load margin of %v (%.2f standard errors), want ≤ 2%% and ≤ 1", r.Start.Name, r.WorstMargin, r.WorstMarginStdErrs)
+		}
+	}
+}

@@ -74,6 +74,12 @@ type LearnedRecord struct {
 	Variants []LearnedVariant
 	// Equal is set when every variant's count equals the true-profile plan's.
 	Equal bool
+	// LoadMargin, when not Equal, is the smallest of loadMargins by which
+	// the load rate, raised or lowered, makes the true profiles give this
+	// plan's counts (+Inf: none): how near a replica step it was decided.
+	// MarginStdErrs is LoadMargin in relative standard errors of the
+	// measured rate, those of a Poisson count over the planning window.
+	LoadMargin, MarginStdErrs float64
 }
 
 // Name implements Policy.
@@ -242,10 +248,17 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("learned: model %s (true profiles): %w", m.Name, err)
 	}
-	rec.Equal = true
 	for i := range rec.Variants {
 		rec.Variants[i].Planned, rec.Variants[i].Truth = res.Variants[i].Replicas, shadow.Variants[i].Replicas
-		rec.Equal = rec.Equal && res.Variants[i].Replicas == shadow.Variants[i].Replicas
+	}
+	if rec.Equal = sameCounts(res, shadow); !rec.Equal {
+		if rec.LoadMargin, err = loadMargin(in, res, o.cache); err != nil {
+			return fmt.Errorf("learned: model %s (true profiles, load moved): %w", m.Name, err)
+		}
+		rec.MarginStdErrs = math.Inf(1)
+		if load.Rate > 0 && !math.IsInf(rec.LoadMargin, 1) {
+			rec.MarginStdErrs = rec.LoadMargin * math.Sqrt(load.Rate*o.Window/1000)
+		}
 	}
 	o.Records = append(o.Records, rec)
 	o.state[m.Name] = res.State
@@ -260,4 +273,37 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 		}
 	}
 	return nil
+}
+
+// loadMargins are the relative changes of the load rate tried when a plan
+// differs from the true-profile plan.
+var loadMargins = []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}
+
+// loadMargin is the smallest of loadMargins by which the rate of in (whose
+// variants carry the true profiles), raised or lowered, gives the counts of
+// want; +Inf when none does.
+func loadMargin(in allocator.Input, want allocator.Result, cache *allocator.CapacityCache) (float64, error) {
+	rate := in.Load.Rate
+	for _, m := range loadMargins {
+		for _, f := range []float64{1 - m, 1 + m} {
+			in.Load.Rate = rate * f
+			got, err := allocator.Plan(in, cache)
+			if err != nil {
+				return 0, err
+			}
+			if sameCounts(got, want) {
+				return m, nil
+			}
+		}
+	}
+	return math.Inf(1), nil
+}
+
+func sameCounts(a, b allocator.Result) bool {
+	for i := range a.Variants {
+		if a.Variants[i].Replicas != b.Variants[i].Replicas {
+			return false
+		}
+	}
+	return true
 }

@@ -49,3 +49,46 @@ func TestWindowMatchesAllocatorModel(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadMargin: a plan one replica above the true-profile plan, taken
+// 0.2% of capacity below a replica step, is given by the true profile at
+// 0.5% more load (the first rung of loadMargins past the step); a plan no
+// load change within 10% gives has no margin.
+func TestLoadMargin(t *testing.T) {
+	p := allocator.Profile{MaxBatchSize: 64, Alpha: 18, Beta: 0.6, Gamma: 35, Delta: 0.05}
+	slo := allocator.SLO{TTFT: 500, ITL: 50}
+	cache := allocator.NewCapacityCache(16)
+	capacity, err := cache.Capacity(p, slo, 160, 350)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := allocator.Input{
+		Variants: []allocator.Variant{{Name: "l40s", Cost: 1, Profile: p, Max: allocator.Unbounded, Current: 5}},
+		SLO:      slo, Policy: allocator.DefaultPolicy(), Now: At(0),
+		Load: allocator.Load{Available: true, Rate: 4.99 * capacity, AvgIn: 160, AvgOut: 350},
+	}
+	planAt := func(rate float64) allocator.Result {
+		q := in
+		q.Load.Rate = rate
+		r, err := allocator.Plan(q, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if got := planAt(in.Load.Rate).Variants[0].Replicas; got != 5 {
+		t.Fatalf("true-profile plan at 4.99 replicas' capacity: %d replicas, want 5", got)
+	}
+	for _, c := range []struct {
+		rate float64
+		want float64
+	}{{5.01 * capacity, 0.005}, {9.5 * capacity, math.Inf(1)}} {
+		got, err := loadMargin(in, planAt(c.rate), cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("plan at %.2f replicas' capacity: margin %v, want %v", c.rate/capacity, got, c.want)
+		}
+	}
+}
