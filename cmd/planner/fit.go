@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,7 +9,6 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"strings"
 
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/estimator"
@@ -39,6 +37,11 @@ ignored):
 
 The totals are what vLLM's benchmark result files hold (completed is its
 count of successful requests), so a table of their fields fits as it is.
+So does guidellm's CSV export (guidellm benchmark --outputs csv), in its
+one-row header (up to v0.3) or its three-row one (group, field, statistic;
+v0.4 and later): the means over successful requests are read, and its
+concurrency is the measured mean (below one, a synchronous run's, a batch
+of one).
 
 Each run is read with the serving physics of docs/learned-profiles.md: a
 step takes gamma + delta*(prompt tokens admitted) when it admits requests,
@@ -54,36 +57,6 @@ error of each value and the fit error of each relation as comments.
 Exit status: 0 fitted, 1 bad flags or input (the message names the row and
 column).
 `
-
-// benchRow is one benchmark run.
-type benchRow struct {
-	line                 int
-	concurrency, in, out float64
-	ttftMs, itlMs        float64
-	prefillExcluded      bool
-}
-
-// column aliases, in order of preference; the unit multiplies to ms.
-type column struct {
-	what     string
-	names    []string
-	toMs     []float64 // per name; nil for counts
-	required bool
-	// total names a column that holds the sum over the run's requests:
-	// divided by the completed column, it stands for the missing mean.
-	total string
-}
-
-// completedColumn counts a run's successful requests (for the totals).
-const completedColumn = "completed"
-
-var fitColumns = []column{
-	{what: "concurrency", names: []string{"concurrency", "max_concurrency", "batch_size"}, required: true},
-	{what: "input tokens", names: []string{"input_tokens", "prompt_tokens", "mean_input_tokens"}, required: true, total: "total_input_tokens"},
-	{what: "output tokens", names: []string{"output_tokens", "mean_output_tokens"}, required: true, total: "total_output_tokens"},
-	{what: "TTFT", names: []string{"ttft_ms", "mean_ttft_ms", "ttft_s", "mean_ttft_s"}, toMs: []float64{1, 1, 1000, 1000}, required: true},
-	{what: "ITL", names: []string{"itl_ms", "mean_itl_ms", "tpot_ms", "mean_tpot_ms", "itl_s", "mean_itl_s"}, toMs: []float64{1, 1, 1, 1, 1000, 1000}, required: true},
-}
 
 // runFit is `planner fit`.
 func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -130,7 +103,9 @@ func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// Closed loop: by Little's law the run's request rate is its
 		// concurrency over the time one request takes.
 		rate := n * 1000 / (row.ttftMs + (row.out-1)*row.itlMs)
-		o := estimator.Observation{Batch: n, ITL: row.itlMs, InputTokens: row.in, Requests: 1, RequestRate: rate}
+		// A measured mean below one (guidellm's synchronous run, with gaps
+		// between requests) still decodes one request at a time.
+		o := estimator.Observation{Batch: math.Max(1, n), ITL: row.itlMs, InputTokens: row.in, Requests: 1, RequestRate: rate}
 		if row.concurrency <= float64(*maxBatch) {
 			o.Prefill = row.ttftMs
 		} else {
@@ -153,128 +128,6 @@ func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitInputError
 	}
 	return exitOK
-}
-
-// readBenchCSV reads and validates the table, naming the line and column of
-// any bad value.
-func readBenchCSV(r io.Reader) ([]benchRow, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty file: expected a header row and measurements")
-		}
-		return nil, fmt.Errorf("reading the header: %w", err)
-	}
-	idx := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if _, dup := idx[h]; dup {
-			return nil, fmt.Errorf("header: column %q appears twice", h)
-		}
-		idx[h] = i
-	}
-	type picked struct {
-		col      int
-		toMs     float64
-		name     string
-		perCount bool // a total: divided by the completed column
-	}
-	completed, hasCompleted := idx[completedColumn]
-	cols := make([]picked, len(fitColumns))
-	for i, c := range fitColumns {
-		cols[i] = picked{col: -1}
-		for j, name := range c.names {
-			if k, ok := idx[name]; ok {
-				cols[i] = picked{col: k, toMs: 1, name: name}
-				if c.toMs != nil {
-					cols[i].toMs = c.toMs[j]
-				}
-				break
-			}
-		}
-		if k, ok := idx[c.total]; ok && c.total != "" && cols[i].col < 0 && hasCompleted {
-			cols[i] = picked{col: k, toMs: 1, name: c.total, perCount: true}
-		}
-		if c.required && cols[i].col < 0 {
-			alts := strings.Join(c.names, ", ")
-			if c.total != "" {
-				alts += ", or " + c.total + " with " + completedColumn
-			}
-			return nil, fmt.Errorf("header: no %s column (one of %s)", c.what, alts)
-		}
-	}
-	needCount := false
-	for _, p := range cols {
-		needCount = needCount || p.perCount
-	}
-	var rows []benchRow
-	var errs []error
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		row := benchRow{line: line}
-		vals := make([]float64, len(cols))
-		ok := true
-		count := 1.0
-		if needCount {
-			raw := strings.TrimSpace(rec[completed])
-			n, err := strconv.ParseFloat(raw, 64)
-			if err != nil || !(n >= 1) || math.IsInf(n, 0) {
-				errs = append(errs, fmt.Errorf("line %d, column %s: %q is not a count of at least 1 (the totals are divided by it)", line, completedColumn, raw))
-				continue
-			}
-			count = n
-		}
-		for i, p := range cols {
-			if p.col < 0 {
-				continue
-			}
-			raw := strings.TrimSpace(rec[p.col])
-			v, err := strconv.ParseFloat(raw, 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-				errs = append(errs, fmt.Errorf("line %d, column %s: %q is not a non-negative number", line, p.name, raw))
-				ok = false
-				continue
-			}
-			vals[i] = v * p.toMs
-			if p.perCount {
-				vals[i] /= count
-			}
-		}
-		if !ok {
-			continue
-		}
-		row.concurrency, row.in, row.out, row.ttftMs, row.itlMs = vals[0], vals[1], vals[2], vals[3], vals[4]
-		switch {
-		case row.concurrency < 1:
-			errs = append(errs, fmt.Errorf("line %d, column %s: concurrency must be at least 1, got %v", line, cols[0].name, row.concurrency))
-		case row.out < 1:
-			errs = append(errs, fmt.Errorf("line %d, column %s: output tokens must be at least 1, got %v", line, cols[2].name, row.out))
-		case row.ttftMs <= 0 || row.itlMs <= 0:
-			errs = append(errs, fmt.Errorf("line %d: TTFT and ITL must be positive, got %v ms and %v ms", line, row.ttftMs, row.itlMs))
-		case row.concurrency > estimator.MaxBatch || row.in > estimator.MaxInputTokens || row.out > estimator.MaxInputTokens ||
-			row.ttftMs > estimator.MaxLatencyMs || row.itlMs > estimator.MaxLatencyMs:
-			errs = append(errs, fmt.Errorf("line %d: value beyond the accepted range (concurrency ≤ %g, input tokens ≤ %g, latencies ≤ %g ms)", line, estimator.MaxBatch, estimator.MaxInputTokens, estimator.MaxLatencyMs))
-		default:
-			rows = append(rows, row)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, errors.New("no measurements after the header")
-	}
-	return rows, nil
 }
 
 // sig renders v with four significant digits as an API decimal string.

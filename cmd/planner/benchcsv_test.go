@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fitJSON runs planner fit -o json on a file or, with file "-", on stdin.
+func fitJSON(t *testing.T, file, stdin string) jsonFit {
+	t.Helper()
+	r := runPlanner(t, stdin, "fit", "-f", file, "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("%s: exit %d: %s", file, r.code, r.stderr)
+	}
+	var rep jsonFit
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return rep
+}
+
+// TestFitGuidellmExport: guidellm's CSV export fits as it is, in both its
+// layouts, to the profile the same runs give as a plain table: from v0.4
+// three header rows (the committed example, benchmark.csv's runs), up to
+// v0.3 one, each among columns the fit ignores (JSON with commas, lists of
+// percentiles). A measured mean concurrency below one (a synchronous run)
+// is read as a batch of one.
+func TestFitGuidellmExport(t *testing.T) {
+	want := fitJSON(t, "../../examples/planner/benchmark.csv", "")
+	if got := fitJSON(t, "../../examples/planner/guidellm-benchmarks.csv", ""); !cmp.Equal(got.Profile, want.Profile) {
+		t.Errorf("guidellm v0.4 layout: %s", cmp.Diff(want.Profile, got.Profile))
+	}
+
+	plain := "concurrency,prompt_tokens,output_tokens,ttft_ms,itl_ms\n" +
+		"0.97,1000,200,35,8.3\n" +
+		"10,1000,200,215,11\n" +
+		"50,1000,200,1015,23\n"
+	v03 := `Type,Run Id,Name,Successful Requests,Successful Request concurrency mean,Successful Request concurrency median,` +
+		`Successful Prompt token count mean,Successful Output token count mean,Successful Time to first token ms mean,` +
+		`"Successful Time to first token ms [min, 0.1, 1, 5, 10, 25, 75, 90, 95, 99, max]",Successful Inter token latency ms mean,` +
+		`Successful Inter token latency ms median,Successful Time per output token ms mean,Profile` + "\n" +
+		`generative_benchmark,r1,synchronous,40,0.97,1,1000,200,35,"[30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]",8.3,9.9,8.4,"{""type_"": ""sweep""}"` + "\n" +
+		`generative_benchmark,r1,concurrent@10,200,10,10,1000,200,215,"[200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210]",11,12.5,12,"{""type_"": ""sweep""}"` + "\n" +
+		`generative_benchmark,r1,concurrent@50,1000,50,50,1000,200,1015,"[1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010]",23,30,24,"{""type_"": ""sweep""}"` + "\n"
+	want = fitJSON(t, "-", plain)
+	if got := fitJSON(t, "-", v03); !cmp.Equal(got.Profile, want.Profile) {
+		t.Errorf("guidellm v0.3 layout: %s", cmp.Diff(want.Profile, got.Profile))
+	}
+	if _, err := want.Profile.Parse(); err != nil {
+		t.Errorf("profile does not parse: %v", err)
+	}
+}
+
+func TestSplitHeader(t *testing.T) {
+	rec := func(line int, fields ...string) record { return record{fields: fields, line: line} }
+	cases := map[string]struct {
+		recs      []record
+		wantNames []string
+		wantBody  int
+		wantErr   string
+	}{
+		"one row": {
+			recs:      []record{rec(1, "Concurrency", " ITL_ms"), rec(2, "1", "8")},
+			wantNames: []string{"concurrency", "itl_ms"}, wantBody: 1,
+		},
+		"three rows joined": {
+			recs: []record{rec(1, "TTFT", "TTFT", "Run"), rec(2, "Successful ms", "Successful ms", "ID"), rec(3, "Mean", "Median", ""),
+				rec(4, "35", "34", "x")},
+			wantNames: []string{"ttft successful ms mean", "ttft successful ms median", "run id"}, wantBody: 1,
+		},
+		"a repeated name over a data row": {
+			recs:    []record{rec(1, "concurrency", "concurrency"), rec(2, "1", "2")},
+			wantErr: `header: column "concurrency" appears twice`,
+		},
+		"still repeated after three rows": {
+			recs:    []record{rec(1, "a", "a"), rec(2, "b", "b"), rec(3, "c", "c"), rec(4, "d", "d")},
+			wantErr: `header: column "a b c" appears twice`,
+		},
+		"empty": {wantErr: "empty file"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			names, body, err := splitHeader(c.recs)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.wantNames, names); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+			if len(body) != c.wantBody {
+				t.Errorf("%d rows after the header, want %d", len(body), c.wantBody)
+			}
+		})
+	}
+}
