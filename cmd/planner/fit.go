@@ -17,7 +17,7 @@ import (
 const fitUsageText = `planner fit: fit a VariantAutoscaling profile to benchmark measurements.
 
 Usage:
-  planner fit -f FILE.csv [--max-batch-size N] [-o yaml|json]
+  planner fit -f FILE [--max-batch-size N] [-o yaml|json]
 
 Flags:
 %s
@@ -27,7 +27,8 @@ them. Lines starting with '#' are comments. Columns (names are
 case-insensitive; the first matching name is used; other columns are
 ignored):
 
-  concurrency     concurrency | max_concurrency | batch_size        (required)
+  concurrency     concurrency | max_concurrency | batch_size, or
+                  request_throughput * mean_e2el_ms (Little's law)  (required)
   input tokens    input_tokens | prompt_tokens | mean_input_tokens, or
                   total_input_tokens / completed                    (required)
   output tokens   output_tokens | mean_output_tokens, or
@@ -35,8 +36,13 @@ ignored):
   TTFT            ttft_ms | mean_ttft_ms, or ttft_s | mean_ttft_s    (required)
   ITL             itl_ms | mean_itl_ms | tpot_ms | mean_tpot_ms, or itl_s | mean_itl_s  (required)
 
-The totals are what vLLM's benchmark result files hold (completed is its
-count of successful requests), so a table of their fields fits as it is.
+vLLM's benchmark result files (vllm bench serve --save-result) fit as they
+are: JSON, one object per run (one per line with --append-result, or an
+array), its keys as the columns. completed is its count of successful
+requests, and a run without a concurrency limit (max_concurrency null)
+takes its mean concurrency by Little's law. A CSV table of those fields
+fits the same.
+
 So does guidellm's CSV export (guidellm benchmark --outputs csv), in its
 one-row header (up to v0.3) or its three-row one (group, field, statistic;
 v0.4 and later): the means over successful requests are read, and its
@@ -62,7 +68,7 @@ column).
 func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planner fit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "benchmark CSV `file` (\"-\" for standard input)")
+	file := fs.String("f", "", "benchmark `file`: CSV, or vLLM's JSON results (\"-\" for standard input)")
 	maxBatch := fs.Int("max-batch-size", 256, "the server's maximum batch size (vLLM --max-num-seqs), 1..4096")
 	format := fs.String("o", "yaml", "output `format`: yaml or json")
 	fs.Usage = func() {}
@@ -91,7 +97,7 @@ func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer func() { _ = f.Close() }()
 		r = f
 	}
-	rows, err := readBenchCSV(r)
+	rows, err := readBench(r)
 	if err != nil {
 		fmt.Fprintf(stderr, "planner fit: %s: %v\n", *file, err)
 		return exitInputError

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -100,5 +101,51 @@ func TestSplitHeader(t *testing.T) {
 				t.Errorf("%d rows after the header, want %d", len(body), c.wantBody)
 			}
 		})
+	}
+}
+
+// vllmResult is a run as vLLM's benchmark writes it (--save-result), with
+// the per-request lists the fit ignores; concurrency "null" is a run
+// without a concurrency limit.
+func vllmResult(concurrency string, completed, in, out int, ttft, itl, rate, e2el float64) string {
+	return fmt.Sprintf(`{"backend": "vllm", "model_id": "m", "max_concurrency": %s, "request_rate": "inf", "completed": %d, "total_input_tokens": %d, "total_output_tokens": %d, "request_throughput": %g, "mean_ttft_ms": %g, "median_ttft_ms": 1, "mean_itl_ms": %g, "mean_tpot_ms": 99, "mean_e2el_ms": %g, "ttfts": [0.03, 0.04], "itls": [[0.008, 0.009]], "errors": ["", ""]}`,
+		concurrency, completed, in, out, rate, ttft, itl, e2el)
+}
+
+// TestFitVLLMResultFiles: vLLM's JSON result files fit as they are, one
+// object per line (--append-result) or an array, to the profile the same
+// runs give as a table; a run without a concurrency limit takes its mean
+// concurrency by Little's law (request rate times mean latency); a broken
+// file names its line.
+func TestFitVLLMResultFiles(t *testing.T) {
+	table := "concurrency,completed,total_input_tokens,total_output_tokens,mean_ttft_ms,mean_itl_ms\n" +
+		"1,40,40000,8000,35,8.3\n" +
+		"10,200,200000,40000,215,11\n" +
+		"50,1000,1000000,200000,1015,23\n"
+	want := fitJSON(t, "-", table)
+	runs := []string{
+		vllmResult("1", 40, 40000, 8000, 35, 8.3, 0.5, 2000),
+		vllmResult("null", 200, 200000, 40000, 215, 11, 2.5, 4000), // 2.5 req/s × 4 s = 10 in service
+		vllmResult("50", 1000, 1000000, 200000, 1015, 23, 9, 5500),
+	}
+	for name, in := range map[string]string{
+		"lines": strings.Join(runs, "\n") + "\n",
+		"array": "[" + strings.Join(runs, ",\n") + "]",
+	} {
+		if got := fitJSON(t, "-", in); !cmp.Equal(got.Profile, want.Profile) {
+			t.Errorf("%s: %s", name, cmp.Diff(want.Profile, got.Profile))
+		}
+	}
+
+	for name, c := range map[string]struct{ in, wantErr string }{
+		"broken":              {in: runs[0] + "\n" + `{"max_concurrency": 2,` + "\n", wantErr: "line 2"},
+		"not an object":       {in: runs[0] + "\n" + "[1, 2]\n", wantErr: "line 2: a run must be a JSON object"},
+		"no concurrency":      {in: `{"completed": 1, "total_input_tokens": 5, "total_output_tokens": 5, "mean_ttft_ms": 1, "mean_itl_ms": 1}`, wantErr: "no concurrency column (one of concurrency, max_concurrency, batch_size, or request_throughput with mean_e2el_ms"},
+		"null, no throughput": {in: `{"max_concurrency": null, "completed": 1, "total_input_tokens": 5, "total_output_tokens": 5, "mean_ttft_ms": 1, "mean_itl_ms": 1}`, wantErr: "line 1, column max_concurrency: no value (a run without a concurrency limit needs request_throughput and mean_e2el_ms"},
+	} {
+		r := runPlanner(t, c.in, "fit", "-f", "-")
+		if r.code != exitInputError || !strings.Contains(r.stderr, c.wantErr) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", name, r.code, r.stderr, exitInputError, c.wantErr)
+		}
 	}
 }
