@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,12 +21,16 @@ func isJSON(data []byte) bool {
 }
 
 // jsonRecords turns each run object into a row: a header row of every key
-// seen (in order of appearance), then one row per object, numbers and
-// strings as cells (null and nested values, such as the per-request
-// lists, empty). A row's line is where its object starts.
+// seen (sorted), then one row per object, numbers and strings as cells
+// (null and nested values, such as the per-request lists, empty). A row's
+// line is where its object starts.
 func jsonRecords(data []byte) ([]record, error) {
-	var objs []map[string]json.RawMessage
-	var lines []int
+	type run struct {
+		fields map[string]json.RawMessage
+		line   int
+	}
+	var runs []run
+	lines := lineCounter{data: data}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var v json.RawMessage
@@ -36,9 +42,9 @@ func jsonRecords(data []byte) ([]record, error) {
 			// The value that failed starts at the next non-space byte.
 			rest := data[dec.InputOffset():]
 			at := dec.InputOffset() + int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
-			return nil, fmt.Errorf("line %d: %w", lineAt(data, at), err)
+			return nil, fmt.Errorf("line %d: %w", lines.at(at), err)
 		}
-		start := int(dec.InputOffset()) - len(v)
+		line := lines.at(dec.InputOffset() - int64(len(v)))
 		var batch []map[string]json.RawMessage
 		if bytes.HasPrefix(v, []byte("[")) {
 			err = json.Unmarshal(v, &batch)
@@ -48,29 +54,29 @@ func jsonRecords(data []byte) ([]record, error) {
 			batch = append(batch, o)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("line %d: a run must be a JSON object (or an array of them): %w", lineAt(data, int64(start)), err)
+			return nil, fmt.Errorf("line %d: a run must be a JSON object (or an array of them): %w", line, err)
 		}
 		for _, o := range batch {
-			objs, lines = append(objs, o), append(lines, lineAt(data, int64(start)))
+			runs = append(runs, run{fields: o, line: line})
 		}
 	}
 	col := map[string]int{}
-	var header []string
-	for _, o := range objs {
-		for k := range o {
-			if _, ok := col[strings.ToLower(k)]; !ok {
-				col[strings.ToLower(k)] = len(header)
-				header = append(header, strings.ToLower(k))
-			}
+	for _, r := range runs {
+		for k := range r.fields {
+			col[strings.ToLower(k)] = 0
 		}
 	}
+	header := slices.Sorted(maps.Keys(col))
+	for i, k := range header {
+		col[k] = i
+	}
 	recs := []record{{fields: header}}
-	for i, o := range objs {
+	for _, r := range runs {
 		fields := make([]string, len(header))
-		for k, raw := range o {
+		for k, raw := range r.fields {
 			fields[col[strings.ToLower(k)]] = cell(raw)
 		}
-		recs = append(recs, record{fields: fields, line: lines[i]})
+		recs = append(recs, record{fields: fields, line: r.line})
 	}
 	return recs, nil
 }
@@ -90,6 +96,19 @@ func cell(raw json.RawMessage) string {
 	return ""
 }
 
-func lineAt(data []byte, offset int64) int {
-	return 1 + bytes.Count(data[:min(int(offset), len(data))], []byte("\n"))
+// lineCounter gives the line of increasing offsets into data, counting
+// each byte once however many runs the file holds.
+type lineCounter struct {
+	data   []byte
+	offset int64
+	line   int
+}
+
+func (c *lineCounter) at(offset int64) int {
+	offset = min(offset, int64(len(c.data)))
+	if offset > c.offset {
+		c.line += bytes.Count(c.data[c.offset:offset], []byte("\n"))
+		c.offset = offset
+	}
+	return 1 + c.line
 }

@@ -137,7 +137,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 		tp := estimator.Params{Alpha: v.Profile.Alpha, Beta: v.Profile.Beta, Gamma: v.Profile.Gamma, Delta: v.Profile.Delta}
 		s := LearnedVariantSummary{Variant: v.Name, Truth: tp, LearnedAt: -1, UsableAt: -1, Within10: ParamTimes{-1, -1, -1, -1}, WorstAtHour: -1, WorstStdErrAtHour: -1}
 		for _, r := range recs {
-			if r.Variants[vi].Source == "learned" {
+			if r.Variants[vi].Source == policy.SourceLearned {
 				s.UsableAt = r.T / 1000
 				break
 			}
@@ -181,7 +181,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 			}
 		}
 		for _, r := range recs {
-			if src := r.Variants[vi].Source; src == "learned" || src == "contradicted" {
+			if src := r.Variants[vi].Source; src == policy.SourceLearned || src == policy.SourceContradicted {
 				s.LearnedAt = r.T / 1000
 				firstLearned = math.Min(firstLearned, r.T)
 				break
@@ -222,7 +222,7 @@ func summarise(st LearnedStart, res, truth Result, recs []policy.LearnedRecord, 
 // learned profile, may be what made them differ.
 func bySpec(r policy.LearnedRecord) bool {
 	for _, v := range r.Variants {
-		if (v.Planned > 0 || v.Truth > 0) && (v.Source == "spec" || v.Source == "held") {
+		if (v.Planned > 0 || v.Truth > 0) && (v.Source == policy.SourceSpec || v.Source == policy.SourceHeld) {
 			return true
 		}
 	}

@@ -52,12 +52,22 @@ type Learned struct {
 	nextEval map[string]float64
 }
 
+// The profile a variant was planned with (LearnedVariant.Source).
+const (
+	SourceLearned = "learned"
+	// SourceContradicted: learned, not yet Usable, but the data contradict
+	// the spec.
+	SourceContradicted = "contradicted"
+	SourceSpec         = "spec"
+	// SourceHeld: no profile to plan with; the replicas are held.
+	SourceHeld = "held"
+)
+
 // LearnedVariant is a variant's estimate at one plan.
 type LearnedVariant struct {
 	Name     string
 	Estimate estimator.Estimate
-	// Source is "learned", "contradicted" (learned, not yet Usable, but the
-	// data contradict the spec), "spec" or "held".
+	// Source is the profile the plan used (Source...).
 	Source string
 	// Reason and Message are the ProfileLearned condition's.
 	Reason  string
@@ -225,15 +235,15 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 		lv := LearnedVariant{Name: v.Name, Estimate: est, Reason: c.Reason, Message: c.Message}
 		switch c.Source {
 		case learning.SourceLearned:
-			vs[i].Profile, lv.Source = learned, "learned"
+			vs[i].Profile, lv.Source = learned, SourceLearned
 			if !c.Learned {
-				lv.Source = "contradicted"
+				lv.Source = SourceContradicted
 			}
 		case learning.SourceSpec:
-			vs[i].Profile, lv.Source = spec, "spec"
+			vs[i].Profile, lv.Source = spec, SourceSpec
 		default:
 			// No profile to plan with: hold the replicas where they are.
-			vs[i].Profile, lv.Source = learned, "held"
+			vs[i].Profile, lv.Source = learned, SourceHeld
 			vs[i].Min, vs[i].Max = vs[i].Current, vs[i].Current
 		}
 		rec.Variants = append(rec.Variants, lv)
