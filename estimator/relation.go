@@ -220,13 +220,35 @@ func (r *relation) update(x, y, w float64, cfg Config) Outcome {
 	sample := r.noise() * e * e / q
 	r.a += w / 2
 	r.b += w * sample / 2
-	for i := range 2 {
-		if r.theta.AtVec(i) < r.floor[i] {
-			r.theta.SetVec(i, r.floor[i])
-		}
-	}
+	r.project()
 	r.n++
 	return outcome
+}
+
+// project moves θ onto θᵢ ≥ floorᵢ along the covariance: a coordinate
+// below its floor is raised to it and the other moves by its regression on
+// it (θⱼ += Vᵢⱼ/Vᵢᵢ·(floorᵢ − θᵢ)), the nearest feasible point in the
+// metric V⁻¹. What the data pin down (the prediction where they were
+// observed) then stays where they put it. Raising the coordinate alone
+// would not: data at a single prompt length pin γ + δ·x, and while they
+// pulled δ below zero each update's rise of γ was kept and δ's fall
+// undone, so γ climbed window after window away from the observations
+// until they were rejected as outliers.
+func (r *relation) project() {
+	for i := range 2 {
+		short := r.floor[i] - r.theta.AtVec(i)
+		if !(short > 0) {
+			continue
+		}
+		j := 1 - i
+		if vii := r.v.At(i, i); vii > 0 {
+			r.theta.SetVec(j, r.theta.AtVec(j)+r.v.At(i, j)/vii*short)
+		}
+		r.theta.SetVec(i, r.floor[i])
+	}
+	for i := range 2 { // the move of the other may have crossed its floor
+		r.theta.SetVec(i, max(r.theta.AtVec(i), r.floor[i]))
+	}
 }
 
 // stdErr and corr describe the covariance.
