@@ -85,7 +85,10 @@ type Estimator struct {
 	// inputTokens is a running mean of the prompt length of accepted
 	// prefill observations: the typical x/n of the prefill relation.
 	inputTokens float64
-	updated     time.Time
+	// dispersion is a running mean of the windows' index of dispersion of
+	// the number in service (dispersion.go).
+	dispersion float64
+	updated    time.Time
 }
 
 // New starts an estimator at the prior.
@@ -99,10 +102,11 @@ func New(prior Prior, cfg Config) (*Estimator, error) {
 	}
 	m, sd := prior.Mean, prior.StdDev
 	return &Estimator{
-		cfg:     cfg,
-		prior:   prior,
-		decode:  newRelation([2]float64{m.Alpha, m.Beta}, [2]float64{sd.Alpha, sd.Beta}, [2]float64{MinAlpha, 0}),
-		prefill: newRelation([2]float64{m.Gamma, m.Delta}, [2]float64{sd.Gamma, sd.Delta}, [2]float64{0, 0}),
+		cfg:        cfg,
+		prior:      prior,
+		decode:     newRelation([2]float64{m.Alpha, m.Beta}, [2]float64{sd.Alpha, sd.Beta}, [2]float64{MinAlpha, 0}),
+		prefill:    newRelation([2]float64{m.Gamma, m.Delta}, [2]float64{sd.Gamma, sd.Delta}, [2]float64{0, 0}),
+		dispersion: poissonDispersion,
 	}, nil
 }
 
@@ -122,6 +126,7 @@ func (e *Estimator) Update(at time.Time, o Observation) (Result, error) {
 		return res, nil
 	}
 	w := clamp(o.Requests/e.cfg.FullWeightRequests, minWeight, 1)
+	o.Batch = e.readBatch(o)
 	if o.ITL > 0 {
 		x, y := decodePoint(e.params(), o)
 		res.Decode = e.decode.update(x, y, w, e.cfg)
@@ -173,6 +178,9 @@ type Estimate struct {
 	BatchMin, BatchMax float64
 	// InputTokens is the typical prompt length of the prefill observations.
 	InputTokens float64
+	// BatchDispersion is the running index of dispersion of the number in
+	// service the batch is read with (dispersion.go).
+	BatchDispersion float64
 	// DecodeNoise and PrefillNoise are the relative residual standard
 	// deviations of one full-weight observation.
 	DecodeNoise, PrefillNoise float64
@@ -192,18 +200,19 @@ func (e *Estimator) params() Params {
 func (e *Estimator) Estimate() Estimate {
 	d, p := e.decode.stdErr(), e.prefill.stdErr()
 	return Estimate{
-		Params:         e.params(),
-		StdErr:         Params{Alpha: d[0], Beta: d[1], Gamma: p[0], Delta: p[1]},
-		CorrDecode:     e.decode.corr(),
-		CorrPrefill:    e.prefill.corr(),
-		DecodeSamples:  e.decode.n,
-		PrefillSamples: e.prefill.n,
-		BatchMin:       e.batchMin,
-		BatchMax:       e.batchMax,
-		InputTokens:    e.inputTokens,
-		DecodeNoise:    sqrt(e.decode.noise()),
-		PrefillNoise:   sqrt(e.prefill.noise()),
-		Updated:        e.updated,
+		Params:          e.params(),
+		StdErr:          Params{Alpha: d[0], Beta: d[1], Gamma: p[0], Delta: p[1]},
+		CorrDecode:      e.decode.corr(),
+		CorrPrefill:     e.prefill.corr(),
+		DecodeSamples:   e.decode.n,
+		PrefillSamples:  e.prefill.n,
+		BatchMin:        e.batchMin,
+		BatchMax:        e.batchMax,
+		InputTokens:     e.inputTokens,
+		BatchDispersion: e.dispersion,
+		DecodeNoise:     sqrt(e.decode.noise()),
+		PrefillNoise:    sqrt(e.prefill.noise()),
+		Updated:         e.updated,
 	}
 }
 
@@ -225,7 +234,8 @@ func Restore(prior Prior, cfg Config, s Estimate) (*Estimator, error) {
 	if err := s.StdErr.validate("saved standard error", false); err != nil {
 		return nil, err
 	}
-	if !finite(s.CorrDecode, s.CorrPrefill, s.BatchMin, s.BatchMax, s.InputTokens, s.DecodeNoise, s.PrefillNoise) ||
+	if !finite(s.CorrDecode, s.CorrPrefill, s.BatchMin, s.BatchMax, s.InputTokens, s.DecodeNoise, s.PrefillNoise, s.BatchDispersion) ||
+		s.BatchDispersion < 0 || s.BatchDispersion > MaxBatch ||
 		s.CorrDecode < -1 || s.CorrDecode > 1 || s.CorrPrefill < -1 || s.CorrPrefill > 1 ||
 		s.DecodeSamples < 0 || s.PrefillSamples < 0 || s.BatchMin < 0 || s.BatchMax < s.BatchMin ||
 		s.InputTokens < 0 || s.DecodeNoise < 0 || s.PrefillNoise < 0 {
@@ -256,6 +266,9 @@ func Restore(prior Prior, cfg Config, s Estimate) (*Estimator, error) {
 	set(e.prefill, s.Params.Gamma, s.Params.Delta, s.StdErr.Gamma, s.StdErr.Delta, s.CorrPrefill, s.PrefillNoise, s.PrefillSamples)
 	e.batchMin, e.batchMax = s.BatchMin, s.BatchMax
 	e.inputTokens = s.InputTokens
+	if s.BatchDispersion > 0 { // 0: a status written before it was kept
+		e.dispersion = s.BatchDispersion
+	}
 	e.updated = s.Updated
 	return e, nil
 }

@@ -22,10 +22,12 @@ func FuzzUpdate(f *testing.F) {
 		pr := DefaultPrior("H100")
 		e := mustNew(t, pr, Config{})
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		// Each takes the other's batch less one as the others in service:
-		// any value, valid or not.
+		// Each takes the other's batch less one as the others in service,
+		// and the first the second's prefill as its dispersion and its
+		// batch as the limit: any value, valid or not.
 		obs := []Observation{
-			{Batch: batch, Others: batch2 - 1, ITL: itl, Prefill: prefill, InputTokens: in, Requests: reqs},
+			{Batch: batch, Others: batch2 - 1, ITL: itl, Prefill: prefill, InputTokens: in, Requests: reqs,
+				Dispersion: prefill2, HasDispersion: true, MaxBatch: batch2},
 			{Batch: batch2, Others: batch - 1, ITL: itl2, Prefill: prefill2, InputTokens: in2, Requests: reqs2},
 		}
 		// Repeat so outlier rejection and restarts are exercised.

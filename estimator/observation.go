@@ -1,9 +1,6 @@
 package estimator
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Observation is what one server (pod) showed over one window, reduced to
 // the two linear relations. A zero ITL or Prefill means that relation was
@@ -14,7 +11,7 @@ type Observation struct {
 	Batch float64
 	// Others is the mean number of other requests in service when a
 	// request is admitted, whose decode part the step that admits it pays
-	// (physics.go); 0: Batch − 1.
+	// (physics.go; at most MaxBatch − 1 of them); 0: Batch − 1.
 	Others float64
 	// ITL is the mean inter-token latency, ms: the decode relation reads it
 	// (physics.go).
@@ -30,6 +27,14 @@ type Observation struct {
 	// RequestRate is the server's request rate, req/s, for the corrections
 	// of physics.go (0: unknown, no correction).
 	RequestRate float64
+	// Dispersion is the window's own reading of the batch's excess over
+	// Others: the running gauge's variance over its mean, when
+	// HasDispersion. With Others set, the estimator reads the batch as
+	// Others plus its running mean of these (dispersion.go), at most
+	// MaxBatch (0: no cap), rather than Batch.
+	Dispersion    float64
+	HasDispersion bool
+	MaxBatch      float64
 }
 
 // Limits of an observation. They are far beyond any real server; they
@@ -43,14 +48,14 @@ const (
 )
 
 func (o Observation) validate() error {
-	if !finite(o.Batch, o.Others, o.ITL, o.Prefill, o.InputTokens, o.Requests, o.RequestRate) {
+	if !finite(o.Batch, o.Others, o.ITL, o.Prefill, o.InputTokens, o.Requests, o.RequestRate, o.Dispersion, o.MaxBatch) {
 		return fmt.Errorf("%w: observation has a non-finite value: %+v", ErrInvalidInput, o)
 	}
 	if o.Batch < 1 || o.Batch > MaxBatch || o.Others < 0 || o.Others > MaxBatch || o.ITL < 0 || o.ITL > MaxLatencyMs || o.Prefill < 0 || o.Prefill > MaxLatencyMs ||
 		o.InputTokens < 0 || o.InputTokens > MaxInputTokens || o.Requests < 0 || o.Requests > MaxRequests ||
-		o.RequestRate < 0 || o.RequestRate > MaxRequestRate {
-		return fmt.Errorf("%w: observation out of range (batch in [1, %g], others in [0, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g], request rate in [0, %g]): %+v",
-			ErrInvalidInput, MaxBatch, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, MaxRequestRate, o)
+		o.RequestRate < 0 || o.RequestRate > MaxRequestRate || o.Dispersion < 0 || o.Dispersion > MaxBatch || o.MaxBatch < 0 || o.MaxBatch > MaxBatch {
+		return fmt.Errorf("%w: observation out of range (batch, max batch and dispersion in [1, %g], [0, %g] and [0, %g], others in [0, %g], latencies in [0, %g] ms, input tokens in [0, %g], requests in [0, %g], request rate in [0, %g]): %+v",
+			ErrInvalidInput, MaxBatch, MaxBatch, MaxBatch, MaxBatch, MaxLatencyMs, MaxInputTokens, MaxRequests, MaxRequestRate, o)
 	}
 	return nil
 }
@@ -106,6 +111,9 @@ type Window struct {
 //     the pod with the fewest outstanding ones keeps a pod's count much
 //     steadier than Poisson (Var about Ls/5 on the validation day), and
 //     Ls + 1 then reads the batch one request too high. At most maxBatch.
+//     Batch is the window's own reading; the estimator reads Ls plus its
+//     running mean of Var/Ls instead (dispersion.go), a few scrapes'
+//     variance being mostly noise.
 //   - Others. A request admitted finds Ls others in service on average
 //     (arrivals see the time average), whatever their spread.
 //   - Prefill. The prefill-time histogram gives it directly when the server
@@ -132,14 +140,12 @@ func FromWindow(w Window, maxBatch int) (obs Observation, ok bool, err error) {
 	if w.InService > 0 {
 		ls = w.InService
 	}
-	n, others := ls+1, ls
+	obs = Observation{Others: ls, ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests, RequestRate: w.RequestRate,
+		Dispersion: poissonDispersion, MaxBatch: float64(maxBatch)}
 	if w.HasRunningVar && ls > 0 {
-		n = ls + w.RunningVar/ls
+		obs.Dispersion, obs.HasDispersion = min(w.RunningVar/ls, MaxBatch), true
 	}
-	if maxBatch > 0 {
-		n, others = math.Min(n, float64(maxBatch)), math.Min(others, float64(maxBatch-1))
-	}
-	obs = Observation{Batch: max(n, 1), Others: others, ITL: w.ITL, InputTokens: w.InputTokens, Requests: w.Requests, RequestRate: w.RequestRate}
+	obs.Batch = obs.batchAt(obs.Dispersion)
 	switch {
 	case w.PrefillTime > 0:
 		obs.Prefill = w.PrefillTime

@@ -64,6 +64,9 @@ func decodePart(p Params, o Observation) float64 {
 	if b == 0 {
 		b = math.Max(o.Batch-1, 0)
 	}
+	if o.MaxBatch > 0 { // the others decode beside it in a batch of at most MaxBatch
+		b = math.Min(b, o.MaxBatch-1)
+	}
 	return p.Alpha*(1-math.Exp(-b)) + p.Beta*b
 }
 

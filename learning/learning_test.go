@@ -64,8 +64,8 @@ func TestStatusRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if re.DecodeSamples != want.DecodeSamples || !re.Updated.Equal(want.Updated.Truncate(time.Second)) {
-		t.Errorf("samples %d (want %d), updated %v (want %v)", re.DecodeSamples, want.DecodeSamples, re.Updated, want.Updated)
+	if re.DecodeSamples != want.DecodeSamples || !re.Updated.Equal(want.Updated.Truncate(time.Second)) || math.Abs(re.BatchDispersion-want.BatchDispersion) > 1e-4 {
+		t.Errorf("samples %d (want %d), updated %v (want %v), dispersion %v (want %v)", re.DecodeSamples, want.DecodeSamples, re.Updated, want.Updated, re.BatchDispersion, want.BatchDispersion)
 	}
 	if lp.Prior != "default for L40" || !strings.HasPrefix(lp.DecodeCorrelation, "-") {
 		t.Errorf("status %+v", lp)

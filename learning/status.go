@@ -56,6 +56,7 @@ func ToStatus(s estimator.Estimate, prior string) *llmdv1alpha1.LearnedProfile {
 		BatchMin:           decimal(s.BatchMin),
 		BatchMax:           decimal(s.BatchMax),
 		InputTokens:        decimal(s.InputTokens),
+		BatchDispersion:    decimal(s.BatchDispersion),
 		DecodeNoise:        decimal(s.DecodeNoise),
 		PrefillNoise:       decimal(s.PrefillNoise),
 		Prior:              truncate(prior, 128),
@@ -110,6 +111,7 @@ func FromStatus(lp *llmdv1alpha1.LearnedProfile) (estimator.Estimate, error) {
 	num(f+"batchMin", lp.BatchMin, &s.BatchMin)
 	num(f+"batchMax", lp.BatchMax, &s.BatchMax)
 	num(f+"inputTokens", lp.InputTokens, &s.InputTokens)
+	num(f+"batchDispersion", lp.BatchDispersion, &s.BatchDispersion)
 	num(f+"decodeNoise", lp.DecodeNoise, &s.DecodeNoise)
 	num(f+"prefillNoise", lp.PrefillNoise, &s.PrefillNoise)
 	if lp.DecodeSamples < 0 || lp.PrefillSamples < 0 {

@@ -95,6 +95,15 @@ type LearnedProfile struct {
 	// +optional
 	InputTokens string `json:"inputTokens,omitempty"`
 
+	// BatchDispersion is the running gauge's variance over its mean, as the
+	// observations have shown it: how far above the mean number in service
+	// the batch a token sees is (1 for Poisson arrivals, less behind a
+	// router that balances outstanding requests).
+	// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]*)(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	BatchDispersion string `json:"batchDispersion,omitempty"`
+
 	// DecodeNoise and PrefillNoise are the relative residual standard
 	// deviations of one observation (0.05 = 5%).
 	// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]*)(\.[0-9]+)?$`

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/llm-d/variant-autoscaler/estimator"
 )
 
@@ -64,6 +66,68 @@ func readPods(t *testing.T, e *Emulator, model string) map[string]podTotals {
 	return out
 }
 
+// learnFromPods reads the emulator's per-pod series as the load source's
+// per-pod queries do (counter increases over non-overlapping windows, the
+// running gauge's mean and variance over the window's scrapes) and feeds
+// each pod's window to est.
+func learnFromPods(t *testing.T, e *Emulator, clock *fakeClock, est *estimator.Estimator, window time.Duration, windows, scrapes, maxBatch int) {
+	t.Helper()
+	prev := readPods(t, e, "m")
+	for range windows {
+		gauge := map[string][]float64{}
+		for range scrapes {
+			// Each read serves the requests since the last at the rate of
+			// the moment.
+			clock.add(window / time.Duration(scrapes))
+			e.Advance()
+			for pod, c := range readPods(t, e, "m") {
+				gauge[pod] = append(gauge[pod], c.running)
+			}
+		}
+		cur := readPods(t, e, "m")
+		for pod, c := range cur {
+			p := prev[pod]
+			n := c.ttftCount - p.ttftCount
+			if n <= 0 || c.itlCount == p.itlCount {
+				continue
+			}
+			w := estimator.Window{
+				Requests: n, RequestRate: n / window.Seconds(),
+				TTFT: 1000 * (c.ttftSum - p.ttftSum) / n, ITL: 1000 * (c.itlSum - p.itlSum) / (c.itlCount - p.itlCount),
+				InputTokens: (c.promptSum - p.promptSum) / (c.promptCount - p.promptCount),
+				PrefillTime: 1000 * (c.prefillSum - p.prefillSum) / (c.prefillCount - p.prefillCount),
+				InService:   (c.itlSum - p.itlSum + c.prefillSum - p.prefillSum) / window.Seconds(),
+				Running:     stat.Mean(gauge[pod], nil), Waiting: c.waiting,
+			}
+			if len(gauge[pod]) > 1 {
+				w.RunningVar, w.HasRunningVar = stat.Variance(gauge[pod], nil), true
+			}
+			obs, ok, err := estimator.FromWindow(w, maxBatch)
+			if err != nil {
+				t.Fatalf("pod %s: %v", pod, err)
+			}
+			if ok {
+				if _, err := est.Update(clock.now(), obs); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		prev = cur
+	}
+}
+
+func checkLearned(t *testing.T, got estimator.Params, truth Profile, tolerance float64) {
+	t.Helper()
+	for _, p := range []struct {
+		name      string
+		got, want float64
+	}{{"alpha", got.Alpha, truth.Alpha}, {"beta", got.Beta, truth.Beta}, {"gamma", got.Gamma, truth.Gamma}, {"delta", got.Delta, truth.Delta}} {
+		if math.Abs(p.got-p.want) > tolerance*p.want {
+			t.Errorf("%s learned %v, emulated %v", p.name, p.got, p.want)
+		}
+	}
+}
+
 // TestServingSeriesTeachTheEstimator: the per-pod series the emulator
 // exports, read as the load source's per-pod queries read them (increases
 // over one-minute windows, gauges), teach the estimator the emulated profile
@@ -86,57 +150,58 @@ func TestServingSeriesTeachTheEstimator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const window = time.Minute
-	prev := readPods(t, e, "m")
-	for range 80 {
-		// Read every 5 s, as a scrape would: each read serves the requests
-		// since the last at the rate of the moment.
-		for range 12 {
-			clock.add(window / 12)
-			e.Advance()
-		}
-		cur := readPods(t, e, "m")
-		for pod, c := range cur {
-			p := prev[pod]
-			n := c.ttftCount - p.ttftCount
-			if n <= 0 || c.itlCount == p.itlCount {
-				continue
-			}
-			w := estimator.Window{
-				Requests: n, RequestRate: n / window.Seconds(),
-				TTFT: 1000 * (c.ttftSum - p.ttftSum) / n, ITL: 1000 * (c.itlSum - p.itlSum) / (c.itlCount - p.itlCount),
-				InputTokens: (c.promptSum - p.promptSum) / (c.promptCount - p.promptCount),
-				PrefillTime: 1000 * (c.prefillSum - p.prefillSum) / (c.prefillCount - p.prefillCount),
-				InService:   (c.itlSum - p.itlSum + c.prefillSum - p.prefillSum) / window.Seconds(),
-				Running:     c.running, Waiting: c.waiting,
-			}
-			obs, ok, err := estimator.FromWindow(w, truth.MaxBatchSize)
-			if err != nil {
-				t.Fatalf("pod %s: %v", pod, err)
-			}
-			if ok {
-				if _, err := est.Update(clock.now(), obs); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		prev = cur
-	}
+	learnFromPods(t, e, clock, est, time.Minute, 80, 4, truth.MaxBatchSize)
 	got := est.Estimate()
-	for _, p := range [][3]any{{"alpha", got.Params.Alpha, truth.Alpha}, {"beta", got.Params.Beta, truth.Beta},
-		{"gamma", got.Params.Gamma, truth.Gamma}, {"delta", got.Params.Delta, truth.Delta}} {
-		if v, want := p[1].(float64), p[2].(float64); math.Abs(v-want) > 0.1*want {
-			t.Errorf("%s learned %v, emulated %v", p[0], v, want)
-		}
-	}
+	checkLearned(t, got.Params, truth, 0.1)
 	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
 		t.Errorf("not usable after 80 minutes: %s", r.Message)
 	}
 	// As in vLLM, a request's time in service is its prefill time and the
 	// latencies of its output tokens after the first.
-	for pod, c := range prev {
+	for pod, c := range readPods(t, e, "m") {
 		if d := c.itlSum + c.prefillSum; math.Abs(d-c.inferenceSum) > 1e-6*c.inferenceSum {
 			t.Errorf("pod %s: inter-token latencies and prefill times sum to %v s, the inference time to %v s", pod, d, c.inferenceSum)
 		}
+	}
+}
+
+// TestServingSeriesTeachAProfileFarFromItsPrior: an L40S twice as fast as
+// the L40S default prior, under the e2e test's pattern slowed to the
+// manager's one-minute windows (rates between 1 and 6 req/s every 10
+// minutes, prompts of 512 then 1024 tokens). The first windows all have
+// 512-token prompts, so they pin γ + δ·512 and pull δ below zero;
+// projecting δ onto its floor alone once let γ climb away from them, and
+// the windows at 1024 tokens were rejected as outliers (γ 94 for a true
+// 15, δ 0).
+func TestServingSeriesTeachAProfileFarFromItsPrior(t *testing.T) {
+	truth := Profile{MaxBatchSize: 64, Alpha: 8, Beta: 0.25, Gamma: 15, Delta: 0.02}
+	one := 1
+	var phases []Phase
+	for i := range 5 {
+		rate, prompt := 6.0, 512.0
+		if i%2 == 1 {
+			rate, prompt = 1, 1024
+		}
+		phases = append(phases, Phase{Duration: Duration{Duration: 10 * time.Minute}, Rate: rate, PromptTokens: prompt, GenerationTokens: 128, Ramp: true})
+	}
+	phases = append(phases, Phase{Rate: 4, PromptTokens: 1024})
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	e, err := New(Schedule{Models: []ModelSchedule{{Namespace: "ns", Model: "m", Profile: &truth, Replicas: &one, Phases: phases}}}, WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgetting, err := estimator.ForgettingFor(time.Minute, estimator.DefaultMemory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := estimator.New(estimator.DefaultPrior("NVIDIA-L40S"), estimator.Config{Forgetting: forgetting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	learnFromPods(t, e, clock, est, time.Minute, 60, 4, truth.MaxBatchSize)
+	got := est.Estimate()
+	checkLearned(t, got.Params, truth, 0.1)
+	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
+		t.Errorf("not usable after an hour: %s", r.Message)
 	}
 }
