@@ -67,13 +67,14 @@ func readPods(t *testing.T, e *Emulator, model string) map[string]podTotals {
 }
 
 // learnFromPods reads the emulator's per-pod series as the load source's
-// per-pod queries do (counter increases over non-overlapping windows, the
-// running gauge's mean and variance over the window's scrapes) and feeds
-// each pod's window to est.
-func learnFromPods(t *testing.T, e *Emulator, clock *fakeClock, est *estimator.Estimator, window time.Duration, windows, scrapes, maxBatch int) {
+// per-pod queries do (counter increases over non-overlapping one-minute
+// windows, the running gauge's mean and variance over the window's four
+// scrapes) and feeds each pod's window to est.
+func learnFromPods(t *testing.T, e *Emulator, clock *fakeClock, est *estimator.Estimator, minutes, maxBatch int) {
 	t.Helper()
+	const window, scrapes = time.Minute, 4
 	prev := readPods(t, e, "m")
-	for range windows {
+	for range minutes {
 		gauge := map[string][]float64{}
 		for range scrapes {
 			// Each read serves the requests since the last at the rate of
@@ -116,15 +117,37 @@ func learnFromPods(t *testing.T, e *Emulator, clock *fakeClock, est *estimator.E
 	}
 }
 
-func checkLearned(t *testing.T, got estimator.Params, truth Profile, tolerance float64) {
+// learnEmulated serves the phases with one model of the given profile on
+// replicas pods for minutes, and learns from their windows from the prior.
+func learnEmulated(t *testing.T, truth Profile, replicas int, phases []Phase, prior estimator.Prior, cfg estimator.Config, minutes int) (*Emulator, estimator.Estimate) {
+	t.Helper()
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	e, err := New(Schedule{Models: []ModelSchedule{{Namespace: "ns", Model: "m", Profile: &truth, Replicas: &replicas, Phases: phases}}}, WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := estimator.New(prior, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	learnFromPods(t, e, clock, est, minutes, truth.MaxBatchSize)
+	return e, est.Estimate()
+}
+
+// checkLearned wants each parameter within 10% of the emulated one, and
+// the estimate Usable.
+func checkLearned(t *testing.T, got estimator.Estimate, truth Profile) {
 	t.Helper()
 	for _, p := range []struct {
 		name      string
 		got, want float64
-	}{{"alpha", got.Alpha, truth.Alpha}, {"beta", got.Beta, truth.Beta}, {"gamma", got.Gamma, truth.Gamma}, {"delta", got.Delta, truth.Delta}} {
-		if math.Abs(p.got-p.want) > tolerance*p.want {
+	}{{"alpha", got.Params.Alpha, truth.Alpha}, {"beta", got.Params.Beta, truth.Beta}, {"gamma", got.Params.Gamma, truth.Gamma}, {"delta", got.Params.Delta, truth.Delta}} {
+		if math.Abs(p.got-p.want) > 0.1*p.want {
 			t.Errorf("%s learned %v, emulated %v", p.name, p.got, p.want)
 		}
+	}
+	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
+		t.Errorf("not usable: %s", r.Message)
 	}
 }
 
@@ -134,28 +157,14 @@ func checkLearned(t *testing.T, got estimator.Params, truth Profile, tolerance f
 // from a prior that knows nothing of it, and the estimate becomes Usable.
 func TestServingSeriesTeachTheEstimator(t *testing.T) {
 	truth := Profile{MaxBatchSize: 64, Alpha: 18, Beta: 0.6, Gamma: 35, Delta: 0.05}
-	two := 2
 	var phases []Phase
 	for i, in := range []float64{256, 1024, 512, 2048} {
 		phases = append(phases,
 			Phase{Duration: Duration{Duration: 10 * time.Minute}, Rate: 0.5, PromptTokens: in, GenerationTokens: 128, Ramp: i > 0},
 			Phase{Duration: Duration{Duration: 10 * time.Minute}, Rate: 9, PromptTokens: in, GenerationTokens: 128, Ramp: true})
 	}
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	e, err := New(Schedule{Models: []ModelSchedule{{Namespace: "ns", Model: "m", Profile: &truth, Replicas: &two, Phases: phases}}}, WithClock(clock.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	est, err := estimator.New(estimator.DefaultPrior(""), estimator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	learnFromPods(t, e, clock, est, time.Minute, 80, 4, truth.MaxBatchSize)
-	got := est.Estimate()
-	checkLearned(t, got.Params, truth, 0.1)
-	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
-		t.Errorf("not usable after 80 minutes: %s", r.Message)
-	}
+	e, got := learnEmulated(t, truth, 2, phases, estimator.DefaultPrior(""), estimator.Config{}, 80)
+	checkLearned(t, got, truth)
 	// As in vLLM, a request's time in service is its prefill time and the
 	// latencies of its output tokens after the first.
 	for pod, c := range readPods(t, e, "m") {
@@ -175,7 +184,6 @@ func TestServingSeriesTeachTheEstimator(t *testing.T) {
 // 15, δ 0).
 func TestServingSeriesTeachAProfileFarFromItsPrior(t *testing.T) {
 	truth := Profile{MaxBatchSize: 64, Alpha: 8, Beta: 0.25, Gamma: 15, Delta: 0.02}
-	one := 1
 	var phases []Phase
 	for i := range 5 {
 		rate, prompt := 6.0, 512.0
@@ -185,23 +193,10 @@ func TestServingSeriesTeachAProfileFarFromItsPrior(t *testing.T) {
 		phases = append(phases, Phase{Duration: Duration{Duration: 10 * time.Minute}, Rate: rate, PromptTokens: prompt, GenerationTokens: 128, Ramp: true})
 	}
 	phases = append(phases, Phase{Rate: 4, PromptTokens: 1024})
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	e, err := New(Schedule{Models: []ModelSchedule{{Namespace: "ns", Model: "m", Profile: &truth, Replicas: &one, Phases: phases}}}, WithClock(clock.now))
-	if err != nil {
-		t.Fatal(err)
-	}
 	forgetting, err := estimator.ForgettingFor(time.Minute, estimator.DefaultMemory)
 	if err != nil {
 		t.Fatal(err)
 	}
-	est, err := estimator.New(estimator.DefaultPrior("NVIDIA-L40S"), estimator.Config{Forgetting: forgetting})
-	if err != nil {
-		t.Fatal(err)
-	}
-	learnFromPods(t, e, clock, est, time.Minute, 60, 4, truth.MaxBatchSize)
-	got := est.Estimate()
-	checkLearned(t, got.Params, truth, 0.1)
-	if r := got.Readiness(estimator.Thresholds{}, estimator.OperatingPoint{}); !r.Usable {
-		t.Errorf("not usable after an hour: %s", r.Message)
-	}
+	_, got := learnEmulated(t, truth, 1, phases, estimator.DefaultPrior("NVIDIA-L40S"), estimator.Config{Forgetting: forgetting}, 60)
+	checkLearned(t, got, truth)
 }
