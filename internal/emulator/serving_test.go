@@ -180,7 +180,7 @@ func TestServingSeriesTeachTheEstimator(t *testing.T) {
 // minutes, prompts of 512 then 1024 tokens). The first windows all have
 // 512-token prompts, so they pin γ + δ·512 and pull δ below zero;
 // projecting δ onto its floor alone once let γ climb away from them, and
-// the windows at 1024 tokens were rejected as outliers (γ 94 for a true
+// the windows at 1024 tokens were rejected as outliers (γ 125 for a true
 // 15, δ 0).
 func TestServingSeriesTeachAProfileFarFromItsPrior(t *testing.T) {
 	truth := Profile{MaxBatchSize: 64, Alpha: 8, Beta: 0.25, Gamma: 15, Delta: 0.02}
