@@ -237,7 +237,7 @@ func newLayout(header []string) (layout, error) {
 			if i == 0 {
 				alts += ", or " + rateColumn + " with " + latencyColumn
 			}
-			return layout{}, fmt.Errorf("header: no %s column (one of %s; or guidellm's CSV export)", c.what, alts)
+			return layout{}, fmt.Errorf("header: no %s column (one of %s; or guidellm's report or CSV export)", c.what, alts)
 		}
 	}
 	return l, nil

@@ -25,14 +25,17 @@ func fitJSON(t *testing.T, file, stdin string) jsonFit {
 
 // TestFitGuidellmExport: guidellm's CSV export fits as it is, in both its
 // layouts, to the profile the same runs give as a plain table: from v0.4
-// three header rows (the committed example, benchmark.csv's runs), up to
-// v0.3 one, each among columns the fit ignores (JSON with commas, lists of
+// three header rows (the committed example, benchmark.csv's runs; its JSON
+// report too), up to v0.3 one, each among columns the fit ignores (JSON with commas, lists of
 // percentiles). A measured mean concurrency below one (a synchronous run)
 // is read as a batch of one.
 func TestFitGuidellmExport(t *testing.T) {
 	want := fitJSON(t, "../../examples/planner/benchmark.csv", "")
 	if got := fitJSON(t, "../../examples/planner/guidellm-benchmarks.csv", ""); !cmp.Equal(got.Profile, want.Profile) {
 		t.Errorf("guidellm v0.4 layout: %s", cmp.Diff(want.Profile, got.Profile))
+	}
+	if got := fitJSON(t, "../../examples/planner/guidellm-benchmarks.json", ""); !cmp.Equal(got.Profile, want.Profile) {
+		t.Errorf("guidellm's JSON report: %s", cmp.Diff(want.Profile, got.Profile))
 	}
 
 	plain := "concurrency,prompt_tokens,output_tokens,ttft_ms,itl_ms\n" +
@@ -142,6 +145,56 @@ func TestFitVLLMResultFiles(t *testing.T) {
 		"not an object":       {in: runs[0] + "\n" + "[1, 2]\n", wantErr: "line 2: a run must be a JSON object"},
 		"no concurrency":      {in: `{"completed": 1, "total_input_tokens": 5, "total_output_tokens": 5, "mean_ttft_ms": 1, "mean_itl_ms": 1}`, wantErr: "no concurrency column (one of concurrency, max_concurrency, batch_size, or request_throughput with mean_e2el_ms"},
 		"null, no throughput": {in: `{"max_concurrency": null, "completed": 1, "total_input_tokens": 5, "total_output_tokens": 5, "mean_ttft_ms": 1, "mean_itl_ms": 1}`, wantErr: "line 1, column max_concurrency: no value (a run without a concurrency limit needs request_throughput and mean_e2el_ms"},
+	} {
+		r := runPlanner(t, c.in, "fit", "-f", "-")
+		if r.code != exitInputError || !strings.Contains(r.stderr, c.wantErr) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", name, r.code, r.stderr, exitInputError, c.wantErr)
+		}
+	}
+}
+
+// guidellmBenchmark is a benchmark as guidellm's JSON report holds it:
+// each metric a summary per request status, among metrics the fit
+// ignores (counts, per-modality summaries) and the per-request lists.
+func guidellmBenchmark(concurrency float64, in, out int, ttft, itl float64) string {
+	summary := func(mean float64) string {
+		return fmt.Sprintf(`{"successful": {"mean": %g, "median": %g, "percentiles": {"p50": %g}}, "errored": {"mean": 0, "median": 0}, "total": {"mean": %g}}`,
+			mean, 1.5*mean, 1.5*mean, 0.9*mean)
+	}
+	return fmt.Sprintf(`{"type_": "generative_benchmark", "metrics": {"request_totals": {"successful": 40, "errored": 0, "total": 40}, `+
+		`"request_concurrency": %s, "prompt_token_count": %s, "output_token_count": %s, "time_to_first_token_ms": %s, "inter_token_latency_ms": %s, `+
+		`"time_per_output_token_ms": %s, "text": {"tokens": {"successful": 5}}}, `+
+		`"requests": {"successful": [{"metrics": {}, "time_to_first_token_ms": 1}], "errored": []}}`,
+		summary(concurrency), summary(float64(in)), summary(float64(out)), summary(ttft), summary(itl), summary(99))
+}
+
+// TestFitGuidellmReport: guidellm's JSON report (--output-path
+// benchmarks.json) fits to the profile its runs give as a table, reading
+// the means over successful requests and nothing else (a mutation that
+// reads the median, the total or the time per output token fails it); a
+// benchmark that cannot be read names the line it starts on.
+func TestFitGuidellmReport(t *testing.T) {
+	want := fitJSON(t, "-", "concurrency,prompt_tokens,output_tokens,ttft_ms,itl_ms\n"+
+		"0.97,1000,200,35,8.3\n"+
+		"10,1000,200,215,11\n"+
+		"50,1000,200,1015,23\n")
+	benchmarks := []string{
+		guidellmBenchmark(0.97, 1000, 200, 35, 8.3),
+		guidellmBenchmark(10, 1000, 200, 215, 11),
+		guidellmBenchmark(50, 1000, 200, 1015, 23),
+	}
+	report := func(bs ...string) string {
+		return "{\n\"metadata\": {\"guidellm_version\": \"0.4.0\"},\n\"benchmarks\": [\n" + strings.Join(bs, ",\n") + "\n],\n\"args\": {\"rate\": [1, 10, 50]}\n}\n"
+	}
+	if got := fitJSON(t, "-", report(benchmarks...)); !cmp.Equal(got.Profile, want.Profile) {
+		t.Errorf("%s", cmp.Diff(want.Profile, got.Profile))
+	}
+
+	for name, c := range map[string]struct{ in, wantErr string }{
+		"a benchmark without metrics": {in: report(benchmarks[0], `{"type_": "generative_benchmark"}`), wantErr: `line 5: guidellm benchmark 2: no "metrics"`},
+		"a benchmark not an object":   {in: report(benchmarks[0], benchmarks[1], "[]"), wantErr: "line 6: guidellm benchmark 3: not an object"},
+		"no ITL in any benchmark": {in: report(strings.ReplaceAll(benchmarks[0], "inter_token_latency_ms", "x")),
+			wantErr: "header: no ITL column"},
 	} {
 		r := runPlanner(t, c.in, "fit", "-f", "-")
 		if r.code != exitInputError || !strings.Contains(r.stderr, c.wantErr) {

@@ -14,10 +14,16 @@ import (
 
 // isJSON reports whether the input is JSON rather than CSV: vLLM's
 // benchmark result files (an object per run, one per file or one per line
-// with --append-result) or an array of such objects.
+// with --append-result), an array of such objects, or guidellm's report.
 func isJSON(data []byte) bool {
 	t := bytes.TrimSpace(data)
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// jsonRun is one run's fields and the line it starts on.
+type jsonRun struct {
+	fields map[string]json.RawMessage
+	line   int
 }
 
 // jsonRecords turns each run object into a row: a header row of every key
@@ -25,11 +31,7 @@ func isJSON(data []byte) bool {
 // (null and nested values, such as the per-request lists, empty). A row's
 // line is where its object starts.
 func jsonRecords(data []byte) ([]record, error) {
-	type run struct {
-		fields map[string]json.RawMessage
-		line   int
-	}
-	var runs []run
+	var runs []jsonRun
 	lines := lineCounter{data: data}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
@@ -44,7 +46,15 @@ func jsonRecords(data []byte) ([]record, error) {
 			at := dec.InputOffset() + int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
 			return nil, fmt.Errorf("line %d: %w", lines.at(at), err)
 		}
-		line := lines.at(dec.InputOffset() - int64(len(v)))
+		start := dec.InputOffset() - int64(len(v))
+		line := lines.at(start)
+		if rs, ok, err := guidellmRuns(v, start, &lines); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			runs = append(runs, rs...)
+			continue
+		}
 		var batch []map[string]json.RawMessage
 		if bytes.HasPrefix(v, []byte("[")) {
 			err = json.Unmarshal(v, &batch)
@@ -57,7 +67,7 @@ func jsonRecords(data []byte) ([]record, error) {
 			return nil, fmt.Errorf("line %d: a run must be a JSON object (or an array of them): %w", line, err)
 		}
 		for _, o := range batch {
-			runs = append(runs, run{fields: o, line: line})
+			runs = append(runs, jsonRun{fields: o, line: line})
 		}
 	}
 	col := map[string]int{}

@@ -112,7 +112,7 @@ func TestFitBadInput(t *testing.T) {
 		"header only":           {stdin: "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n", wantErr: "no measurements"},
 		"no ITL column":         {stdin: "concurrency,input_tokens,output_tokens,ttft_ms\n1,2,3,4\n", wantErr: "no ITL column"},
 		"no output column":      {stdin: "concurrency,input_tokens,ttft_ms,itl_ms\n1,2,3,4\n", wantErr: "no output tokens column"},
-		"totals, no count":      {stdin: "concurrency,total_input_tokens,output_tokens,ttft_ms,itl_ms\n1,2,3,4,5\n", wantErr: "no input tokens column (one of input_tokens, prompt_tokens, mean_input_tokens, or total_input_tokens with completed; or guidellm's CSV export)"},
+		"totals, no count":      {stdin: "concurrency,total_input_tokens,output_tokens,ttft_ms,itl_ms\n1,2,3,4,5\n", wantErr: "no input tokens column (one of input_tokens, prompt_tokens, mean_input_tokens, or total_input_tokens with completed; or guidellm's report or CSV export)"},
 		"zero completed":        {stdin: "concurrency,completed,total_input_tokens,output_tokens,ttft_ms,itl_ms\n1,0,512,100,20,8\n", wantErr: `line 2, column completed: "0" is not a count of at least 1`},
 		"duplicate column":      {stdin: "concurrency,concurrency,input_tokens,ttft_ms,itl_ms\n", wantErr: "appears twice"},
 		"not a number":          {stdin: "concurrency,input_tokens,output_tokens,ttft_ms,itl_ms\n1,512,100,abc,8\n", wantErr: `line 2, column ttft_ms: "abc"`},

@@ -28,7 +28,7 @@ const usageText = `planner: size the variants of one model for its SLO and load,
 
 Usage:
   planner -f FILE [-o table|json]
-  planner fit -f BENCHMARK [--max-batch-size N] [-o yaml|json]   (fit a profile to a CSV or vLLM's JSON results; planner fit -h)
+  planner fit -f BENCHMARK [--max-batch-size N] [-o yaml|json]   (fit a profile to a CSV, vLLM's JSON results or guidellm's report; planner fit -h)
 
 Flags:
 %s
