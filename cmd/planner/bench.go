@@ -78,6 +78,8 @@ func readBench(r io.Reader) ([]benchRow, error) {
 	var recs []record
 	if isJSON(data) {
 		recs, err = jsonRecords(data)
+	} else if yrecs, ok, yerr := guidellmYAML(data); ok {
+		recs, err = yrecs, yerr
 	} else {
 		recs, err = csvRecords(data)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 )
 
 // fitJSON runs planner fit -o json on a file or, with file "-", on stdin.
@@ -200,5 +201,35 @@ func TestFitGuidellmReport(t *testing.T) {
 		if r.code != exitInputError || !strings.Contains(r.stderr, c.wantErr) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", name, r.code, r.stderr, exitInputError, c.wantErr)
 		}
+	}
+}
+
+// TestFitGuidellmYAMLReport: guidellm's report written as YAML fits as
+// the JSON one does, and a benchmark that cannot be read names its line;
+// a CSV table is not taken for YAML.
+func TestFitGuidellmYAMLReport(t *testing.T) {
+	report := "{\"benchmarks\": [" + strings.Join([]string{
+		guidellmBenchmark(0.97, 1000, 200, 35, 8.3),
+		guidellmBenchmark(10, 1000, 200, 215, 11),
+		guidellmBenchmark(50, 1000, 200, 1015, 23),
+	}, ",") + "]}"
+	asYAML, err := yaml.JSONToYAML([]byte(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fitJSON(t, "-", report)
+	if got := fitJSON(t, "-", "# guidellm benchmark --output-path benchmarks.yaml\n"+string(asYAML)); !cmp.Equal(got.Profile, want.Profile) {
+		t.Errorf("%s", cmp.Diff(want.Profile, got.Profile))
+	}
+
+	// YAML holds JSON: the first benchmark on one line, the second below it.
+	broken := "metadata:\n  guidellm_version: 0.4.0\nbenchmarks:\n- " + guidellmBenchmark(1, 1000, 200, 35, 8.3) + "\n- {\"type_\": \"generative_benchmark\"}\n"
+	r := runPlanner(t, broken, "fit", "-f", "-")
+	if want := `line 5: guidellm benchmark 2: no "metrics"`; r.code != exitInputError || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, exitInputError, want)
+	}
+
+	if m := yamlMapping.MatchString("concurrency,prompt_tokens,output_tokens,ttft_ms,itl_ms\n1,2,3,4,5\n"); m {
+		t.Error("a CSV header taken for a YAML mapping")
 	}
 }

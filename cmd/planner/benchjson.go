@@ -70,6 +70,12 @@ func jsonRecords(data []byte) ([]record, error) {
 			runs = append(runs, jsonRun{fields: o, line: line})
 		}
 	}
+	return runRecords(runs), nil
+}
+
+// runRecords makes a table of runs: a header row of every key seen
+// (sorted, lower case), then one row per run.
+func runRecords(runs []jsonRun) []record {
 	col := map[string]int{}
 	for _, r := range runs {
 		for k := range r.fields {
@@ -88,7 +94,7 @@ func jsonRecords(data []byte) ([]record, error) {
 		}
 		recs = append(recs, record{fields: fields, line: r.line})
 	}
-	return recs, nil
+	return recs
 }
 
 // cell renders a JSON scalar as a table cell ("" for null or nested).

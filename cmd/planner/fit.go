@@ -43,12 +43,12 @@ requests, and a run without a concurrency limit (max_concurrency null)
 takes its mean concurrency by Little's law. A CSV table of those fields
 fits the same.
 
-So does guidellm's JSON report (guidellm benchmark --output-path
-benchmarks.json; its "benchmarks", each a run) and its CSV export (--outputs
-csv), in its one-row header (up to v0.3) or its three-row one (group,
-field, statistic; v0.4 and later): the means over successful requests are
-read, and its concurrency is the measured mean (below one, a synchronous
-run's, a batch of one).
+So does guidellm's report (guidellm benchmark --output-path
+benchmarks.json, or .yaml; its "benchmarks", each a run) and its CSV
+export (--outputs csv), in its one-row header (up to v0.3) or its
+three-row one (group, field, statistic; v0.4 and later): the means over
+successful requests are read, and its concurrency is the measured mean
+(below one, a synchronous run's, a batch of one).
 
 Each run is read with the serving physics of docs/learned-profiles.md: a
 step takes gamma + delta*(prompt tokens admitted) when it admits requests,
@@ -69,7 +69,7 @@ column).
 func runFit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planner fit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "benchmark `file`: CSV, vLLM's JSON results or guidellm's JSON report (\"-\" for standard input)")
+	file := fs.String("f", "", "benchmark `file`: CSV, vLLM's JSON results or guidellm's JSON or YAML report (\"-\" for standard input)")
 	maxBatch := fs.Int("max-batch-size", 256, "the server's maximum batch size (vLLM --max-num-seqs), 1..4096")
 	format := fs.String("o", "yaml", "output `format`: yaml or json")
 	fs.Usage = func() {}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // guidellmRuns reads guidellm's JSON report (guidellm benchmark
@@ -80,4 +83,46 @@ func successfulMeans(benchmark json.RawMessage) (map[string]json.RawMessage, err
 		}
 	}
 	return fields, nil
+}
+
+// yamlMapping matches a document whose first line that is not blank or a
+// comment opens a mapping ("key:").
+var yamlMapping = regexp.MustCompile(`^(?:[ \t]*(?:#[^\n]*)?\r?\n)*[A-Za-z_][\w-]*:(?:[ \t]|\r?\n|$)`)
+
+// guidellmYAML reads guidellm's report written as YAML (--output-path
+// benchmarks.yaml) as its JSON one, each benchmark at the line it starts
+// on. ok is false when data is not a YAML mapping with a "benchmarks"
+// sequence (a CSV table is a YAML scalar).
+func guidellmYAML(data []byte) (recs []record, ok bool, err error) {
+	if !yamlMapping.Match(data) {
+		return nil, false, nil // not worth parsing a large CSV table as YAML
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false, nil
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "benchmarks" || root.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		var runs []jsonRun
+		for j, b := range root.Content[i+1].Content {
+			var v any
+			if err := b.Decode(&v); err != nil {
+				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
+			}
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
+			}
+			fields, err := successfulMeans(raw)
+			if err != nil {
+				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
+			}
+			runs = append(runs, jsonRun{fields: fields, line: b.Line})
+		}
+		return runRecords(runs), true, nil
+	}
+	return nil, false, nil
 }
