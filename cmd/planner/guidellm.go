@@ -108,15 +108,7 @@ func guidellmYAML(data []byte) (recs []record, ok bool, err error) {
 		}
 		var runs []jsonRun
 		for j, b := range root.Content[i+1].Content {
-			var v any
-			if err := b.Decode(&v); err != nil {
-				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
-			}
-			raw, err := json.Marshal(v)
-			if err != nil {
-				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
-			}
-			fields, err := successfulMeans(raw)
+			fields, err := yamlMeans(b)
 			if err != nil {
 				return nil, true, fmt.Errorf("line %d: guidellm benchmark %d: %w", b.Line, j+1, err)
 			}
@@ -125,4 +117,17 @@ func guidellmYAML(data []byte) (recs []record, ok bool, err error) {
 		return runRecords(runs), true, nil
 	}
 	return nil, false, nil
+}
+
+// yamlMeans is successfulMeans of a benchmark written as YAML.
+func yamlMeans(benchmark *yaml.Node) (map[string]json.RawMessage, error) {
+	var v any
+	if err := benchmark.Decode(&v); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return successfulMeans(raw)
 }
