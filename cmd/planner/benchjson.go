@@ -48,7 +48,7 @@ func jsonRecords(data []byte) ([]record, error) {
 		}
 		start := dec.InputOffset() - int64(len(v))
 		line := lines.at(start)
-		if rs, ok, err := guidellmRuns(v, start, &lines); ok || err != nil {
+		if rs, ok, err := guidellmRuns(v, start, &lines); ok {
 			if err != nil {
 				return nil, err
 			}
