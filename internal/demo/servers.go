@@ -95,8 +95,9 @@ func (s *servers) prompt(mean float64) float64 { return s.jitter(mean, 0.15) }
 // scatter adds the 2% by which measured latencies differ from the steady
 // state.
 func (s *servers) scatter(w estimator.Window) estimator.Window {
+	wait := w.TTFT - w.PrefillTime
 	w.ITL, w.PrefillTime = s.jitter(w.ITL, 0.02), s.jitter(w.PrefillTime, 0.02)
-	w.TTFT = w.PrefillTime
+	w.TTFT = w.PrefillTime + wait
 	return w
 }
 
@@ -107,31 +108,60 @@ func (s *servers) jitter(x, rel float64) float64 { return x * math.Max(0.5, 1+re
 type requestShape struct{ in, typicalIn, out float64 }
 
 // serverWindow is the steady state of a server with profile p (ms) and at
-// most maxBatch requests in its batch, serving rate req/s of requests of
+// most maxBatch requests in its batch, offered rate req/s of requests of
 // shape r, over a window: the physics FromWindow reads
-// (estimator/physics.go) run forward to its fixed point. ok is false
-// without traffic, or when the server cannot keep up (its queue would grow
-// without bound).
+// (estimator/physics.go) run forward to its fixed point. A server offered
+// more than it can serve shows what vLLM shows then: its batch full, its
+// requests served at its throughput, the rest queued (saturatedWindow).
+// ok is false without traffic.
 func serverWindow(p estimator.Params, maxBatch int, rate float64, r requestShape, window time.Duration) (estimator.Window, bool) {
 	if rate <= 0 {
 		return estimator.Window{}, false
 	}
 	n, itl, prefill, inService := 1.0, p.Alpha+p.Beta, 0.0, 0.0
 	for range 200 {
-		k := 1 + rate*itl/1000
-		u := math.Min(0.8, rate*(p.Gamma/k+p.Delta*r.in)/1000)
-		itl = (p.Alpha + p.Beta*n) / (1 - u)
-		b := n - 1
-		prefill = p.Gamma + p.Delta*(r.in+(k-1)*r.typicalIn) + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
+		itl, prefill = stepTimes(p, rate, n, itl, r)
 		inService = rate * (prefill + (r.out-1)*itl) / 1000
 		n = math.Min(inService+1, float64(maxBatch))
 	}
 	if inService+1 > float64(maxBatch) {
-		return estimator.Window{}, false
+		return saturatedWindow(p, maxBatch, rate, r, window), true
 	}
 	return estimator.Window{
 		Requests: rate * window.Seconds(), RequestRate: rate,
 		TTFT: prefill, PrefillTime: prefill, ITL: itl,
 		Running: inService, InService: inService, InputTokens: r.in,
 	}, true
+}
+
+// stepTimes are the mean inter-token latency and prefill time (ms) of a
+// server at a request rate with n requests in its batch, from the previous
+// inter-token latency (the fixed point's iterate).
+func stepTimes(p estimator.Params, rate, n, itl float64, r requestShape) (float64, float64) {
+	k := 1 + rate*itl/1000
+	u := math.Min(0.8, rate*(p.Gamma/k+p.Delta*r.in)/1000)
+	b := n - 1
+	return (p.Alpha + p.Beta*n) / (1 - u),
+		p.Gamma + p.Delta*(r.in+(k-1)*r.typicalIn) + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
+}
+
+// saturatedWindow is a server offered more than its throughput: every
+// request that finishes is replaced by a waiting one, so the batch stays at
+// maxBatch and requests finish at maxBatch over their time in service. The
+// rest wait: the queue grows by the difference, and the time to first token
+// with it (here the mean queue of a window that starts without one); the
+// prefill time, from admission, does not.
+func saturatedWindow(p estimator.Params, maxBatch int, offered float64, r requestShape, window time.Duration) estimator.Window {
+	n := float64(maxBatch)
+	served, itl, prefill := offered, p.Alpha+p.Beta*n, 0.0
+	for range 200 {
+		itl, prefill = stepTimes(p, served, n, itl, r)
+		served = math.Min(offered, n*1000/(prefill+(r.out-1)*itl))
+	}
+	queued := (offered - served) * window.Seconds() / 2
+	return estimator.Window{
+		Requests: served * window.Seconds(), RequestRate: served,
+		TTFT: prefill + queued/served*1000, PrefillTime: prefill, ITL: itl,
+		Running: n, Waiting: queued, InService: n, InputTokens: r.in,
+	}
 }
