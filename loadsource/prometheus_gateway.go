@@ -16,12 +16,12 @@ import (
 // Queries of the gateway signal, the pods reporting and the coverage of the
 // retention window. Their number depends on the config only.
 const (
-	queryGatewayRate      = "gateway_rate"
-	queryGatewayQueue     = "gateway_queue"
-	queryPods             = "pods"
-	queryCoveragePrefix   = "first_sample_in_"
-	queryGatewayInPrefix  = "gateway_requests_in_"
-	minCoverageResolution = time.Second
+	queryGatewayRate     = "gateway_rate"
+	queryGatewayQueue    = "gateway_queue"
+	queryPods            = "pods"
+	queryCoveragePrefix  = "first_sample_in_"
+	queryGatewayInPrefix = "gateway_requests_in_"
+	minSubqueryStep      = time.Second
 )
 
 // gatewayExpr sums expr(name) by group for each name, the model label mapped
@@ -35,10 +35,11 @@ func gatewayExpr(names []string, label string, expr func(name string) string) st
 	return strings.Join(parts, " or ")
 }
 
-// coverageResolution is the step of the subquery that finds the first
-// sample in a retention window: a quarter of the rate window, at least 1s.
-func coverageResolution(window time.Duration) time.Duration {
-	return max(window/4, minCoverageResolution)
+// subqueryStep is the step of the subqueries (the first sample in a
+// retention window, the slope of a model's queue): a quarter of the rate
+// window, at least 1s.
+func subqueryStep(window time.Duration) time.Duration {
+	return max(window/4, minSubqueryStep)
 }
 
 // gatewayQueries are appended to the vLLM queries of a refresh.
@@ -57,7 +58,7 @@ func gatewayQueries(cfg *config.Config, window time.Duration) []promQuery {
 		{name: queryPods, promQL: fmt.Sprintf("count by (%s, %s) (count by (%s, %s, %s, %s) (%s))",
 			labelNamespace, labelModelName, labelNamespace, labelModelName, labelPod, labelInstance, metricRequests)},
 	}
-	step := promDuration(coverageResolution(window))
+	step := promDuration(subqueryStep(window))
 	for _, r := range retentions(cfg) {
 		rd := promDuration(r)
 		qs = append(qs,
@@ -123,7 +124,7 @@ func applyGateway(snap *promSnapshot, results map[string]model.Vector, cfg *conf
 	}
 
 	snap.dataSince = map[time.Duration]map[modelgroup.Key]time.Time{}
-	tolerance := coverageResolution(window)
+	tolerance := subqueryStep(window)
 	for _, r := range retentions(cfg) {
 		rd := promDuration(r)
 		if counts := snap.inRetention[r]; counts != nil {

@@ -69,7 +69,7 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 		return fmt.Sprintf("%s (rate(%s_sum[%s])) / %s (rate(%s_count[%s]))%s", groupBy, metric, w, groupBy, metric, w, scale)
 	}
 	qs := []promQuery{
-		{name: queryRate, promQL: fmt.Sprintf("%s (rate(%s[%s]))", groupBy, metricRequests, w)},
+		{name: queryRate, promQL: arrivalRate(window)},
 		{name: queryPromptTokens, promQL: ratio(metricPromptTokens, "")},
 		{name: queryGenTokens, promQL: ratio(metricGenTokens, "")},
 		{name: queryTTFT, promQL: ratio(metricTTFT, " * 1000")},
@@ -86,6 +86,23 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 		})
 	}
 	return append(qs, gatewayQueries(cfg, window)...)
+}
+
+// arrivalRate is the rate at which requests reach the servers, req/s: those
+// finished plus the growth of the servers' queues (arrivals = completions +
+// Δ waiting). A server offered more than it can serve finishes requests at
+// its throughput and queues the rest, so the completions alone cap the load
+// at what the replicas already carry and scaling creeps up one plan at a
+// time. The growth is the slope (deriv) of the model's whole queue over the
+// window, not a sum of per-pod slopes: a pod that starts or goes has no
+// slope of its own for the queue it brings or takes. Under capacity vLLM's
+// queue stays empty and this is the completion rate; where no server
+// exports the waiting gauge it is the completion rate too ("or").
+func arrivalRate(window time.Duration) string {
+	w := promDuration(window)
+	completions := fmt.Sprintf("%s (rate(%s[%s]))", groupBy, metricRequests, w)
+	growth := fmt.Sprintf("deriv((%s (%s))[%s:%s])", groupBy, metricWaiting, w, promDuration(subqueryStep(window)))
+	return fmt.Sprintf("clamp_min(%s + %s, 0) or %s", completions, growth, completions)
 }
 
 // itlRatio is the mean inter-token latency, ms, read under vLLM's new name

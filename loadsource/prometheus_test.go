@@ -104,7 +104,9 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 	s, _, _ := newTestSource(t, cfg)
 
 	want := []string{
-		`sum by (namespace, model_name) (rate(vllm:request_success_total[1m]))`,
+		// Completions plus the growth of the servers' queues, else completions.
+		`clamp_min(sum by (namespace, model_name) (rate(vllm:request_success_total[1m])) + deriv((sum by (namespace, model_name) (vllm:num_requests_waiting))[1m:15s]), 0) or ` +
+			`sum by (namespace, model_name) (rate(vllm:request_success_total[1m]))`,
 		`sum by (namespace, model_name) (rate(vllm:request_prompt_tokens_sum[1m])) / sum by (namespace, model_name) (rate(vllm:request_prompt_tokens_count[1m]))`,
 		`sum by (namespace, model_name) (rate(vllm:request_generation_tokens_sum[1m])) / sum by (namespace, model_name) (rate(vllm:request_generation_tokens_count[1m]))`,
 		`sum by (namespace, model_name) (rate(vllm:time_to_first_token_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:time_to_first_token_seconds_count[1m])) * 1000`,

@@ -16,7 +16,7 @@ import (
 
 // Substitute Grafana's variables as Grafana does before sending a query:
 // "All" of a multi-value variable is its allValue, .*.
-var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "$namespace", ".*", "$model", ".*")
+var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "$__interval", "15s", "$namespace", ".*", "$model", ".*")
 
 // The series the dashboard may use: the operator's (controller/metrics.go,
 // the load source's), vLLM's and controller-runtime's.
@@ -27,7 +27,7 @@ var knownSeries = []string{
 	"wva_load_refresh_duration_seconds_bucket", "wva_load_queries_total", "wva_load_groups_changed_total",
 	// Requested from the controller (see /work/coord/issue17.md and docs/observability.md).
 	"wva_desired_cost_per_hour", "wva_replica_capacity_requests_per_second",
-	"vllm:request_success_total", "workqueue_depth",
+	"vllm:request_success_total", "vllm:num_requests_waiting", "workqueue_depth",
 }
 
 // promql is a parser with the default options (no experimental functions).

@@ -39,6 +39,9 @@ type row struct {
 	Panels []panel
 }
 
+// completions is each model's completion rate.
+const completions = `sum by (namespace, model_name) (rate(vllm:request_success_total{` + sel + `}` + rateWin + `))`
+
 var rows = []row{
 	{Title: "Models", Panels: []panel{
 		{
@@ -58,9 +61,9 @@ var rows = []row{
 		},
 		{
 			Title: "Load vs capacity per model", Unit: "reqps", Width: 12,
-			Description: "Arrival rate of each model (vLLM's request_success_total) against what its desired replicas carry within the SLO.",
+			Description: "Arrival rate of each model as the operator reads it (vLLM's completions plus the growth of its queues) against what its desired replicas carry within the SLO.",
 			Queries: []query{
-				{Expr: `sum by (namespace, model_name) (rate(vllm:request_success_total{` + sel + `}` + rateWin + `))`, Legend: "{{model_name}} load"},
+				{Expr: `clamp_min(` + completions + ` + deriv((sum by (namespace, model_name) (vllm:num_requests_waiting{` + sel + `}))[$__rate_interval:$__interval]), 0) or ` + completions, Legend: "{{model_name}} load"},
 				{Expr: `sum by (namespace, model_name) (wva_replica_capacity_requests_per_second{` + sel + `} * wva_desired_replicas{` + sel + `})`, Legend: "{{model_name}} capacity"},
 			},
 		},

@@ -208,7 +208,7 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 	l := env.Scraper.Load(m.Name, o.Window)
 	pol := o.Policy
 	pol.ScaleToZero = m.ScaleToZero
-	load := allocator.Load{Available: l.Available, Rate: l.Rate, AvgIn: l.AvgIn, AvgOut: l.AvgOut}
+	load := allocator.Load{Available: l.Available, Rate: l.Arrivals(), AvgIn: l.AvgIn, AvgOut: l.AvgOut}
 	if load.Available && load.Rate > 0 && load.AvgOut < 1 {
 		load.Available = false
 	}

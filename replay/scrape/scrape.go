@@ -21,8 +21,9 @@ type ModelSample struct {
 	Arrived int64
 	// Gateway is the number of requests waiting for a ready replica.
 	Gateway int
-	// Pods is the number of replicas exporting metrics (ready or draining).
-	Pods int
+	// Pods is the number of replicas exporting metrics (ready or draining);
+	// Waiting the requests in their queues (vllm:num_requests_waiting).
+	Pods, Waiting int
 }
 
 // VariantSample is one scrape of a variant's pods.
@@ -63,6 +64,7 @@ func (s *Scraper) Scrape(sm *sim.Sim) {
 					fallthrough
 				case sim.Draining:
 					ms.Pods++
+					ms.Waiting += rp.Waiting()
 					vs.Running += rp.Running()
 					vs.Waiting += rp.Waiting()
 				}
@@ -96,14 +98,21 @@ type Load struct {
 	// Available is false when the series are missing (no pod exports
 	// metrics, or fewer than two samples in the window).
 	Available bool
-	// Rate is the completion rate, req/s (rate(vllm:request_success_total)).
-	Rate float64
+	// Rate is the completion rate, req/s (rate(vllm:request_success_total));
+	// QueueGrowth the growth of the replicas' queues over the window, req/s
+	// (vllm:num_requests_waiting), which the operator adds (loadsource's
+	// arrivalRate reads the same as the queue's slope).
+	Rate, QueueGrowth float64
 	// GatewayRate is the arrival rate at the gateway, req/s.
 	GatewayRate float64
 	// AvgIn and AvgOut are the average prompt and generation tokens of the
 	// requests finished in the window (0 when none).
 	AvgIn, AvgOut float64
 }
+
+// Arrivals is the rate at which requests reached the replicas, req/s: the
+// rate the operator sizes for when it has no gateway's.
+func (l Load) Arrivals() float64 { return math.Max(l.Rate+l.QueueGrowth, 0) }
 
 // Load reads a model's load over a window (ms) ending at the latest sample.
 // As a real source it needs at least two samples with pods exporting
@@ -127,7 +136,7 @@ func (s *Scraper) Load(model string, window float64) Load {
 	a := h[first]
 	dt := (last.T - a.T) / 1000
 	n := float64(last.Counters.Success - a.Counters.Success)
-	l := Load{Available: true, Rate: n / dt, GatewayRate: float64(last.Arrived-a.Arrived) / dt}
+	l := Load{Available: true, Rate: n / dt, QueueGrowth: float64(last.Waiting-a.Waiting) / dt, GatewayRate: float64(last.Arrived-a.Arrived) / dt}
 	if n > 0 {
 		l.AvgIn = float64(last.Counters.PromptTokens-a.Counters.PromptTokens) / n
 		l.AvgOut = math.Max(float64(last.Counters.GenerationTokens-a.Counters.GenerationTokens)/n, 1)

@@ -78,7 +78,7 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 
 // grafanaVariables substitutes the dashboard's variables as Grafana does
 // with "All" selected; the rate interval is a few scrape intervals.
-var grafanaVariables = strings.NewReplacer("$__rate_interval", "10s", "$namespace", ".*", "$model", ".*")
+var grafanaVariables = strings.NewReplacer("$__rate_interval", "10s", "$__interval", "1s", "$namespace", ".*", "$model", ".*")
 
 // promResult is the part of a Prometheus API answer the test reads.
 type promResult struct {
