@@ -38,6 +38,13 @@
 // inter-token latency is observed once per output token after the first
 // (the mean generation tokens rounded), so its sum is the time requests
 // spend decoding and its rate the mean number decoding.
+//
+// A pod serves at most its capacity (Profile.Capacity: a full batch's
+// throughput). Offered more, the pods finish requests at their capacity
+// with their batches full and queue the rest, oldest first, as vLLM does:
+// the waiting gauge shows the queue, and each request's TTFT includes its
+// wait. The counters then rise at the capacity, not at the offered rate;
+// the gateway still counts every arrival.
 package emulator
 
 import (
@@ -159,6 +166,9 @@ type pod struct {
 type waiting struct {
 	at time.Time
 	n  float64
+	// before is how long they waited at the gateway before being handed to
+	// the pods (backlog only).
+	before time.Duration
 }
 
 type modelState struct {
@@ -183,6 +193,16 @@ type modelState struct {
 	queueSince time.Time
 	// waited records every wait of a served request (for tests and reports).
 	waited []time.Duration
+	// backlog holds the requests handed to ready pods that they have not
+	// finished, oldest first; backlogged is their number. Pods finish them
+	// at their capacity: credit is how many they can still finish, last
+	// counted at finishedAt; queueing is set while more are left over than
+	// their batches hold (they are full, the rest waits).
+	backlog    []waiting
+	backlogged float64
+	credit     float64
+	finishedAt time.Time
+	queueing   bool
 }
 
 // New returns an emulator playing s from now.
@@ -432,25 +452,23 @@ func (e *Emulator) advanceLocked(now time.Time) {
 				e.resize(k, st, n, now)
 			}
 		}
-		e.drain(k, st, now)
+		e.drain(st, now)
+		if now.After(st.last) {
+			tl := st.timeline
+			a, b := st.last.Sub(tl.origin), now.Sub(tl.origin)
+			st.last = now
+			st.carry += tl.requests(a, b)
+			if whole := math.Floor(st.carry); whole >= 1 {
+				st.carry -= whole
+				e.arrive(k, st, whole, now)
+			}
+		}
+		e.finish(k, st, now)
 		e.setGauges(k, st, now)
-		if !now.After(st.last) {
-			continue
-		}
-		tl := st.timeline
-		a, b := st.last.Sub(tl.origin), now.Sub(tl.origin)
-		st.last = now
-		st.carry += tl.requests(a, b)
-		whole := math.Floor(st.carry)
-		if whole < 1 {
-			continue
-		}
-		st.carry -= whole
-		e.arrive(k, st, whole, now)
 	}
 }
 
-// arrive takes n requests at the gateway at time t: served by the ready
+// arrive takes n requests at the gateway at time t: handed to the ready
 // pods, or queued while there is none.
 func (e *Emulator) arrive(k modelKey, st *modelState, n float64, t time.Time) {
 	if n <= 0 {
@@ -458,7 +476,7 @@ func (e *Emulator) arrive(k modelKey, st *modelState, n float64, t time.Time) {
 	}
 	st.arrived += n
 	if ready, _ := st.readyPods(t); len(ready) > 0 {
-		e.serve(k, st, ready, n, 0, t)
+		st.dispatch(n, 0, t)
 		return
 	}
 	if st.queued == 0 {
@@ -468,9 +486,9 @@ func (e *Emulator) arrive(k modelKey, st *modelState, n float64, t time.Time) {
 	st.queued += n
 }
 
-// drain dispatches the queue once a pod is ready: each request waited from
-// its arrival until the first pod was ready.
-func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
+// drain dispatches the gateway's queue once a pod is ready: each request
+// waited from its arrival until the first pod was ready.
+func (e *Emulator) drain(st *modelState, now time.Time) {
 	if st.queued == 0 {
 		return
 	}
@@ -480,7 +498,7 @@ func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
 	}
 	for _, w := range st.queue {
 		wait := max(since.Sub(w.at), 0)
-		e.serve(k, st, ready, w.n, wait, now)
+		st.dispatch(w.n, wait, now)
 		for range int(w.n) {
 			st.waited = append(st.waited, wait)
 		}
@@ -488,13 +506,67 @@ func (e *Emulator) drain(k modelKey, st *modelState, now time.Time) {
 	st.queue, st.queued, st.queueSince = nil, 0, time.Time{}
 }
 
+// dispatch hands n requests to the ready pods at t, after waiting before
+// at the gateway.
+func (st *modelState) dispatch(n float64, before time.Duration, t time.Time) {
+	st.backlog = append(st.backlog, waiting{at: t, n: n, before: before})
+	st.backlogged += n
+}
+
+// burstAtCapacity is how much of their throughput ready pods that have
+// been idle finish at once.
+const burstAtCapacity = time.Second
+
+// finish has the ready pods finish their backlog, oldest first, at their
+// capacity (saturatedAt): under it every request handed to them is served
+// in the advance it arrives in; beyond it the rest wait in the pods'
+// queues, which the waiting gauge shows, and the batch is full.
+func (e *Emulator) finish(k modelKey, st *modelState, now time.Time) {
+	ready, readySince := st.readyPods(now)
+	if len(ready) == 0 {
+		return
+	}
+	in, out := st.timeline.tokens(now.Sub(st.timeline.origin))
+	_, perServer := saturatedAt(st.profile, in, out)
+	servers := float64(len(ready) * e.serversPerPod())
+	capacity := perServer * servers
+	if st.finishedAt.Before(readySince) {
+		st.finishedAt = readySince
+	}
+	since := now.Sub(st.finishedAt).Seconds()
+	st.finishedAt = now
+	// Idle time earns no more than one advance's worth (or a burst's),
+	// besides the fraction of a request carried over.
+	st.credit = math.Min(st.credit+capacity*since, 1+capacity*math.Max(since, burstAtCapacity.Seconds()))
+	// Requests left over are in the pods' batches while they fit (a burst
+	// is admitted at once; completions are counted whole at each advance,
+	// so near capacity a few are always carried over): only beyond that do
+	// requests wait, with the batches full.
+	st.queueing = st.backlogged-math.Floor(st.credit) > float64(st.profile.MaxBatchSize)*servers
+	for len(st.backlog) > 0 && st.credit >= 1 {
+		w := &st.backlog[0]
+		n := math.Min(w.n, math.Floor(st.credit))
+		wait := w.before
+		if st.queueing {
+			wait += now.Sub(w.at)
+		}
+		e.serve(k, st, ready, n, wait, st.queueing, now)
+		w.n -= n
+		st.backlogged -= n
+		st.credit -= n
+		if w.n == 0 {
+			st.backlog = st.backlog[1:]
+		}
+	}
+}
+
 // serve has the ready pods serve n requests round-robin; each observes the
-// phase's tokens and the predicted latencies, its TTFT plus wait.
-func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wait time.Duration, t time.Time) {
-	el := t.Sub(st.timeline.origin)
-	in, out := st.timeline.tokens(el)
+// phase's tokens and the predicted latencies, its TTFT plus wait. With
+// full, the pods' batches are full (requests are left waiting).
+func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wait time.Duration, full bool, t time.Time) {
 	per := e.serversPerPod()
-	sv := servingAt(st.profile, st.timeline.rate(el)/float64(max(len(ready)*per, 1)), in, out)
+	in, out := st.timeline.tokens(t.Sub(st.timeline.origin))
+	sv := st.servingNow(t, len(ready)*per, full)
 	ttft := sv.ttft + wait.Seconds()
 	st.total += n
 	// Every output token after the first is one observation of the ITL.
@@ -518,15 +590,30 @@ func (e *Emulator) serve(k modelKey, st *modelState, ready []pod, n float64, wai
 	}
 }
 
-// setGauges shows each pod's batch and queue at the current rate (zero
-// for pods not ready yet).
-func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
+// servingNow is what each of servers shows now: at the scheduled rate
+// shared among them, or with its batch full while requests wait in the
+// pods (full).
+func (st *modelState) servingNow(now time.Time, servers int, full bool) servingState {
 	el := now.Sub(st.timeline.origin)
 	in, out := st.timeline.tokens(el)
+	if full {
+		sv, _ := saturatedAt(st.profile, in, out)
+		return sv
+	}
+	return servingAt(st.profile, st.timeline.rate(el)/float64(max(servers, 1)), in, out)
+}
+
+// setGauges shows each pod's batch and queue (zero for pods not ready
+// yet); requests left waiting in the pods are shared among them.
+func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
 	ready, _ := st.readyPods(now)
+	servers := len(ready) * e.serversPerPod()
 	var sv servingState
-	if len(ready) > 0 && st.timeline.rate(el) > 0 {
-		sv = servingAt(st.profile, st.timeline.rate(el)/float64(len(ready)*e.serversPerPod()), in, out)
+	if servers > 0 && (st.queueing || st.timeline.rate(now.Sub(st.timeline.origin)) > 0) {
+		sv = st.servingNow(now, servers, st.queueing)
+		if st.queueing { // beyond what the full batches hold
+			sv.waiting += math.Max(st.backlogged/float64(servers)-float64(st.profile.MaxBatchSize), 0)
+		}
 	}
 	for _, p := range st.pods {
 		running, waiting := 0.0, 0.0
@@ -534,7 +621,11 @@ func (e *Emulator) setGauges(k modelKey, st *modelState, now time.Time) {
 			running, waiting = sv.running, sv.waiting
 		}
 		for _, lv := range e.servers(k, p) {
-			e.serving.running.WithLabelValues(lv...).Set(runningAt(running, lv, now))
+			shown := running
+			if !sv.saturated {
+				shown = runningAt(running, lv, now)
+			}
+			e.serving.running.WithLabelValues(lv...).Set(shown)
 			e.serving.waiting.WithLabelValues(lv...).Set(waiting)
 		}
 	}

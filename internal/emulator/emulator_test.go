@@ -239,19 +239,20 @@ func scrape(t *testing.T, e *Emulator) string {
 func TestSetPhasesRampsFromTheCurrentRate(t *testing.T) {
 	e, clock := newTest(t)
 	clock.add(15 * time.Second) // holding 10 req/s
-	if err := e.SetPhases("team", "a", []Phase{{Duration: Duration{10 * time.Second}, Rate: 30, Ramp: true}}); err != nil {
+	// Up to 20 req/s, within the pod's capacity (25 req/s): every request is served.
+	if err := e.SetPhases("team", "a", []Phase{{Duration: Duration{10 * time.Second}, Rate: 20, Ramp: true}}); err != nil {
 		t.Fatal(err)
 	}
 	before := requests(t, e, "a")
 	clock.add(5 * time.Second)
-	if got, _ := e.Rate("team", "a"); got != 20 {
-		t.Errorf("rate %v, want 20 half-way from 10 to 30", got)
+	if got, _ := e.Rate("team", "a"); got != 15 {
+		t.Errorf("rate %v, want 15 half-way from 10 to 20", got)
 	}
 	clock.add(time.Hour)
-	if got, _ := e.Rate("team", "a"); got != 30 {
-		t.Errorf("rate %v, want 30 after the ramp", got)
+	if got, _ := e.Rate("team", "a"); got != 20 {
+		t.Errorf("rate %v, want 20 after the ramp", got)
 	}
-	if got := requests(t, e, "a") - before; math.Abs(got-(200+30*3595)) > 1 {
+	if got := requests(t, e, "a") - before; math.Abs(got-(150+20*3595)) > 1 {
 		t.Errorf("requests %v", got)
 	}
 	if err := e.SetPhases("team", "zzz", nil); err == nil {

@@ -40,19 +40,25 @@ func newServing(reg prometheus.Registerer, labels []string) *serving {
 	return s
 }
 
-// servingState is what one pod shows at a per-pod request rate (times in
-// seconds).
+// servingState is what one server shows at a per-server request rate
+// (times in seconds); saturated when its batch is full and more is offered
+// than it can serve.
 type servingState struct {
 	ttft, itl, prefill, inference float64
 	running, waiting              float64
+	saturated                     bool
 }
 
-// servingAt is one pod at a request rate (req/s) with prompts of in and
+// servingAt is one server at a request rate (req/s) with prompts of in and
 // outputs of out tokens. The allocator's chain gives the queue and the
 // wait in it; the step times follow the serving physics the estimator reads
 // (estimator/physics.go): a step takes γ + δ·(prompt tokens admitted) when
-// it admits requests, plus α + β·b when b requests decode.
+// it admits requests, plus α + β·b when b requests decode. At or beyond
+// the server's capacity (saturatedAt) it shows its batch full.
 func servingAt(p allocator.Profile, rate, in, out float64) servingState {
+	if full, capacity := saturatedAt(p, in, out); rate >= capacity {
+		return full
+	}
 	m, err := allocator.NewModel(p, in, math.Max(out, 1))
 	if err != nil {
 		return servingState{}
@@ -70,14 +76,7 @@ func servingAt(p allocator.Profile, rate, in, out float64) servingState {
 	n := math.Min(pred.InService+1, nMax)
 	var itl, prefill, ls float64
 	for range 100 {
-		b := n - 1
-		k := 1.0
-		for range 20 { // k (requests admitted together) and u (prefill share)
-			u := math.Min(x*(p.Gamma/k+p.Delta*in), 0.8)
-			itl = (p.Alpha + p.Beta*n) / (1 - u)
-			k = 1 + x*itl
-		}
-		prefill = p.Gamma + p.Delta*in*k + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
+		itl, prefill = stepTimes(p, x, n, in)
 		ls = math.Min(x*(prefill+(math.Max(out, 1)-1)*itl), nMax)
 		n = math.Min(ls+1, nMax)
 	}
@@ -86,4 +85,45 @@ func servingAt(p allocator.Profile, rate, in, out float64) servingState {
 		inference: (prefill + (math.Max(out, 1)-1)*itl) / 1000,
 		running:   ls, waiting: math.Max(pred.InSystem-pred.InService, 0),
 	}
+}
+
+// saturatedAt is one server whose batch is held full because more is
+// offered than it can serve, and its capacity (req/s): requests finish at
+// the fixed point X = N / (prefill + (out − 1)·ITL) of the step times at
+// the batch limit N. What it cannot serve waits (the caller's queue), so
+// the TTFT here is the prefill alone.
+func saturatedAt(p allocator.Profile, in, out float64) (servingState, float64) {
+	n, o := float64(p.MaxBatchSize), math.Max(out, 1)
+	var x, itl, prefill float64 // x in req/ms
+	for range 100 {
+		itl, prefill = stepTimes(p, x, n, in)
+		x = n / (prefill + (o-1)*itl)
+	}
+	return servingState{
+		ttft: prefill / 1000, itl: itl / 1000, prefill: prefill / 1000,
+		inference: (prefill + (o-1)*itl) / 1000, running: n, saturated: true,
+	}, x * 1000
+}
+
+// stepTimes returns the mean decode step (the ITL) and the step that admits
+// a request (its prefill time), ms, of a server finishing x req/ms with n
+// requests in its batch: k requests are admitted together and the prefill
+// steps take a share u of the time.
+func stepTimes(p allocator.Profile, x, n, in float64) (itl, prefill float64) {
+	k := 1.0
+	for range 20 {
+		u := math.Min(x*(p.Gamma/k+p.Delta*in), 0.8)
+		itl = (p.Alpha + p.Beta*n) / (1 - u)
+		k = 1 + x*itl
+	}
+	b := n - 1
+	return itl, p.Gamma + p.Delta*in*k + p.Alpha*(1-math.Exp(-b)) + p.Beta*b
+}
+
+// Capacity is the rate (req/s) one server with this profile finishes
+// requests of in prompt and out output tokens at when offered more: past
+// it, requests queue in the pod (vllm:num_requests_waiting).
+func (p Profile) Capacity(in, out float64) float64 {
+	_, capacity := saturatedAt(p.allocator(), in, out)
+	return capacity
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/llm-d/variant-autoscaler/allocator"
@@ -227,10 +228,10 @@ func TestServingSeriesTeachAProfileFarFromItsPrior(t *testing.T) {
 // capacity under an SLO at 5/3 of the idle decode step (the e2e's 30 ms
 // for 18) is within 10% of the true one for servers from twice as fast as
 // the prior to 2.5× slower; the slow one's rates are scaled down so that
-// it stays within its capacity, past which the emulator is not physical
-// (docs/learned-profiles.md). The parameters themselves are further off
-// (the prompt length flips with the rate faster than the typical prompt
-// follows): each within 25%. The two nearer the prior are Usable.
+// it stays about within its capacity, like the others (past it the pod
+// queues, and its windows read a full batch rather than a sweep). The
+// parameters themselves are further off (the prompt length flips with the
+// rate faster than the typical prompt follows): each within 25%. The two nearer the prior are Usable.
 func TestServingSeriesOnTheE2EPattern(t *testing.T) {
 	cases := map[string]struct {
 		truth      Profile
@@ -260,5 +261,59 @@ func TestServingSeriesOnTheE2EPattern(t *testing.T) {
 			}
 			checkLearned(t, got, tc.truth, 0.25, tc.wantUsable)
 		})
+	}
+}
+
+// TestOverloadedPodQueues: a pod offered twice its capacity does what a
+// vLLM server does. It finishes requests at its capacity with its batch
+// full, queues the rest (the waiting gauge grows at the excess), and each
+// request's TTFT includes its wait; the gateway still counts every arrival.
+// Offered less again, it drains the queue at its spare capacity.
+func TestOverloadedPodQueues(t *testing.T) {
+	e, clock := newTest(t)
+	p := e.models[modelKey{"team", "a"}].profile
+	_, capacity := saturatedAt(p, 256, 128) // the sample's tokens
+	if err := e.SetPhases("team", "a", []Phase{{Rate: 2 * capacity, PromptTokens: 256, GenerationTokens: 128}}); err != nil {
+		t.Fatal(err)
+	}
+	served0, ttft0 := requests(t, e, "a"), sum(t, e, MetricTTFT)
+	const overload = 60
+	for range overload {
+		clock.add(time.Second)
+		e.Advance()
+	}
+	served := requests(t, e, "a") - served0
+	if math.Abs(served-capacity*overload) > 2 {
+		t.Errorf("served %v requests in %d s at %.1f req/s offered, want the capacity's %.0f", served, overload, 2*capacity, capacity*overload)
+	}
+	gw, err := e.Gateway("team", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := testutil.ToFloat64(e.serving.running.WithLabelValues("team", "a", "pod-0"))
+	waiting := testutil.ToFloat64(e.serving.waiting.WithLabelValues("team", "a", "pod-0"))
+	if running != float64(p.MaxBatchSize) {
+		t.Errorf("running %v, want the full batch %d", running, p.MaxBatchSize)
+	}
+	if want := capacity*overload - float64(p.MaxBatchSize); math.Abs(waiting-want) > 2 {
+		t.Errorf("waiting %v, want the excess %.0f less the full batch", waiting, want)
+	}
+	if arrived := gw.Arrived - served0; arrived < served+running+waiting-2 {
+		t.Errorf("the gateway counted %v arrivals, fewer than the %v served, running and waiting", arrived, served+running+waiting)
+	}
+	if meanTTFT := (sum(t, e, MetricTTFT) - ttft0) / served; meanTTFT < 10 {
+		t.Errorf("mean TTFT %.1f s, want the queue's wait (up to %d s) in it", meanTTFT, overload/2)
+	}
+
+	// At half the capacity the queue drains at the other half.
+	if err := e.SetPhases("team", "a", []Phase{{Rate: capacity / 2, PromptTokens: 256, GenerationTokens: 128}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 * overload {
+		clock.add(time.Second)
+		e.Advance()
+	}
+	if got := testutil.ToFloat64(e.serving.waiting.WithLabelValues("team", "a", "pod-0")); got >= 1 {
+		t.Errorf("waiting %v after draining at half the capacity for three times as long, want the queue empty", got)
 	}
 }
