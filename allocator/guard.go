@@ -58,6 +58,9 @@ func Plan(in Input, cache *CapacityCache) (Result, error) {
 			return Result{}, err
 		}
 		jump = checkLoadJump(in.State, in.Load.Rate, in.Policy.LoadJump, in.Now)
+		// The jump guard judges the measured arrival rate; the backlog is
+		// added after it, so a queue never reads as an implausible rate.
+		sub.Load = withBacklog(in.Load, in.Policy.BacklogDrain)
 	}
 
 	var res Result

@@ -56,9 +56,11 @@ type Load struct {
 	// DataSince is when the data behind RequestsInRetention begins (zero:
 	// no constraint): idleness is proven only a retention period after it.
 	DataSince time.Time
-	// Waiting is the number of requests waiting at the gateway for the
-	// model. It counts even when the load is not Available: requests that
-	// wait (or, with Rate, arrive) wake a group at zero (see wakeFromZero).
+	// Waiting is the number of requests waiting for the model: in the
+	// gateway's queue and in its servers' queues. It counts even when the
+	// load is not Available: requests that wait (or, with Rate, arrive) wake
+	// a group at zero (see wakeFromZero). With Policy.BacklogDrain the plan
+	// also sizes for draining them (withBacklog).
 	Waiting float64
 }
 

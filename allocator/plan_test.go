@@ -77,8 +77,9 @@ func checkInvariants(t *testing.T, in Input, r Result) {
 		}
 		share += d.LoadShare
 	}
-	if in.Load.Available && r.Outcome != OutcomeMetricsStale && r.TotalReplicas() > 0 && !near(share, in.Load.Rate, 1e-9) {
-		t.Errorf("shares add up to %v, load is %v", share, in.Load.Rate)
+	demand := withBacklog(in.Load, in.Policy.BacklogDrain).Rate
+	if in.Load.Available && r.Outcome != OutcomeMetricsStale && r.TotalReplicas() > 0 && !near(share, demand, 1e-9) {
+		t.Errorf("shares add up to %v, demand is %v", share, demand)
 	}
 }
 
@@ -404,6 +405,7 @@ func TestPlanRejectsInvalidInput(t *testing.T) {
 		"negative retention":  func(in *Input) { in.Policy.Retention = -time.Second },
 		"threshold above one": func(in *Input) { in.Policy.CostSavingThreshold = 2 },
 		"negative ceiling":    func(in *Input) { in.Policy.MaxReplicasPerVariant = -1 },
+		"negative drain time": func(in *Input) { in.Policy.BacklogDrain = -time.Second },
 		"jump factor of one":  func(in *Input) { in.Policy.LoadJump.Factor = 1 },
 	}
 	for name, mutate := range tests {

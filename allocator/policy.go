@@ -27,6 +27,12 @@ type Policy struct {
 	ScaleUp ScaleUpPolicy
 	// LoadJump holds an implausible jump of the arrival rate (zero: off).
 	LoadJump LoadJumpPolicy
+	// BacklogDrain sizes a group for its requests waiting (Load.Waiting) to
+	// be served within this time on top of the arrival rate (zero: off).
+	// Replicas sized for the arrival rate alone drain a queue only with
+	// what they have beyond it, which after a burst or a wake-up from zero
+	// can take longer than the burst lasted.
+	BacklogDrain time.Duration
 }
 
 // ScaleUpPolicy lets a variant grow, within any Period, to at most the larger
@@ -49,8 +55,8 @@ type LoadJumpPolicy struct {
 
 // DefaultPolicy returns the policy the operator applies under its default
 // configuration (package config): scale to zero off (10 minutes retention
-// when turned on), 5 minutes stabilization, 10% threshold, and the bounds on
-// actions. A test in package
+// when turned on), 5 minutes stabilization, 10% threshold, the bounds on
+// actions and a backlog drained within 2 minutes. A test in package
 // controller fails when the two drift apart.
 func DefaultPolicy() Policy {
 	return Policy{
@@ -64,6 +70,7 @@ func DefaultPolicy() Policy {
 		MaxReplicasPerVariant: 100,
 		ScaleUp:               ScaleUpPolicy{MaxReplicas: 4, MaxPercent: 100, Period: time.Minute},
 		LoadJump:              LoadJumpPolicy{Factor: 10, Confirmation: 2 * time.Minute},
+		BacklogDrain:          2 * time.Minute,
 	}
 }
 
@@ -75,6 +82,9 @@ func (p Policy) Validate() error {
 	}
 	if p.StabilizationWindow < 0 {
 		return fmt.Errorf("%w: stabilization window must not be negative, got %v", ErrInvalidInput, p.StabilizationWindow)
+	}
+	if p.BacklogDrain < 0 {
+		return fmt.Errorf("%w: backlog drain time must not be negative, got %v", ErrInvalidInput, p.BacklogDrain)
 	}
 	if !(p.CostSavingThreshold >= 0 && p.CostSavingThreshold <= 1) {
 		return fmt.Errorf("%w: cost saving threshold must be in [0, 1], got %v", ErrInvalidInput, p.CostSavingThreshold)

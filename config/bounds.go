@@ -29,6 +29,7 @@ var (
 	rangeStabilization    = durationRange{0, time.Hour}
 	rangeScaleUpPeriod    = durationRange{time.Second, time.Hour}
 	rangeLoadJumpConfirm  = durationRange{0, time.Hour}
+	rangeBacklogDrain     = durationRange{0, time.Hour}
 	rangeServiceClassSLO  = numberRange{0, 3_600_000} // ms, lower end excluded
 	rangeServiceClassPrio = intRange{0, 1_000_000}
 )

@@ -29,6 +29,7 @@ func TestOperatorRanges(t *testing.T) {
 		"scale-up period":    {KeyScaleUpPeriod, []string{"1s", "1h"}, []string{"1ms", "2h"}, "between 1s and 1h"},
 		"load jump factor":   {KeyMaxLoadJumpFactor, []string{"0", "2", "1000000"}, []string{"1.5", "1000001"}, "0 (off) or from 2 to 1e+06"},
 		"load jump confirm":  {KeyLoadJumpConfirmation, []string{"0s", "1h"}, []string{"61m"}, "between 0s and 1h"},
+		"backlog drain time": {KeyBacklogDrainTime, []string{"0s", "30s", "1h"}, []string{"61m", "-1s"}, "between 0s and 1h"},
 		"not a whole number": {KeyMaxReplicasPerVariant, nil, []string{"ten", "1.5", "1e3"}, "not a whole number"},
 	}
 	for name, tc := range cases {

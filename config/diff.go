@@ -20,9 +20,9 @@ type Change struct {
 	ServiceClasses []string
 	// AllGroups is set when a setting every group depends on changed:
 	// STABILIZATION_WINDOW, COST_SAVING_THRESHOLD, MAX_REPLICAS_PER_VARIANT,
-	// SCALE_UP_*, the load-jump check, or the effective default scale-to-zero
-	// policy. Enqueue every group. The three lists above are
-	// then empty, since they are covered.
+	// SCALE_UP_*, the load-jump check, BACKLOG_DRAIN_TIME, or the effective
+	// default scale-to-zero policy. Enqueue every group. The three lists
+	// above are then empty, since they are covered.
 	AllGroups bool
 	// Timers is set when a setting of the periodic loops changed
 	// (GLOBAL_OPT_INTERVAL, GLOBAL_PASS_INTERVAL, LOAD_CHANGE_TOLERANCE), or a
@@ -106,7 +106,8 @@ func Diff(prev, next *Config) Change {
 		c.Prometheus = true
 	}
 	if o.StabilizationWindow != n.StabilizationWindow || o.CostSavingThreshold != n.CostSavingThreshold ||
-		o.MaxReplicasPerVariant != n.MaxReplicasPerVariant || o.ScaleUp != n.ScaleUp || o.LoadJump != n.LoadJump {
+		o.MaxReplicasPerVariant != n.MaxReplicasPerVariant || o.ScaleUp != n.ScaleUp || o.LoadJump != n.LoadJump ||
+		o.BacklogDrainTime != n.BacklogDrainTime {
 		c.AllGroups = true
 	}
 

@@ -124,6 +124,10 @@ func TestDiff(t *testing.T) {
 			edit: func(cms map[string]map[string]string) { cms[OperatorConfigMapName][KeyStabilizationWindow] = "1m" },
 			want: Change{AllGroups: true},
 		},
+		"backlog drain time: all groups": {
+			edit: func(cms map[string]map[string]string) { cms[OperatorConfigMapName][KeyBacklogDrainTime] = "30s" },
+			want: Change{AllGroups: true},
+		},
 		"cost saving threshold: all groups": {
 			edit: func(cms map[string]map[string]string) { cms[OperatorConfigMapName][KeyCostSavingThreshold] = "0.05" },
 			want: Change{AllGroups: true},

@@ -29,6 +29,7 @@ func checkOperatorRanges(t *testing.T, o OperatorConfig) {
 	inDur("StabilizationWindow", o.StabilizationWindow, rangeStabilization)
 	inDur("ScaleUp.Period", o.ScaleUp.Period, rangeScaleUpPeriod)
 	inDur("LoadJump.Confirmation", o.LoadJump.Confirmation, rangeLoadJumpConfirm)
+	inDur("BacklogDrainTime", o.BacklogDrainTime, rangeBacklogDrain)
 	inInt("MaxReplicasPerVariant", o.MaxReplicasPerVariant, rangeMaxReplicasPerVariant)
 	inInt("ScaleUp.MaxReplicas", o.ScaleUp.MaxReplicas, rangeScaleUpMaxReplicas)
 	inInt("ScaleUp.MaxPercent", o.ScaleUp.MaxPercent, rangeScaleUpMaxPercent)

@@ -38,6 +38,7 @@ const (
 	KeyScaleUpPeriod                = "SCALE_UP_PERIOD"
 	KeyMaxLoadJumpFactor            = "MAX_LOAD_JUMP_FACTOR"
 	KeyLoadJumpConfirmation         = "LOAD_JUMP_CONFIRMATION"
+	KeyBacklogDrainTime             = "BACKLOG_DRAIN_TIME"
 )
 
 // Defaults of the operator settings.
@@ -60,6 +61,7 @@ const (
 	defaultScaleUpPeriod         = time.Minute
 	defaultMaxLoadJumpFactor     = 10
 	defaultLoadJumpConfirmation  = 2 * time.Minute
+	defaultBacklogDrainTime      = 2 * time.Minute
 )
 
 // OperatorConfig holds the settings of variantautoscaling-config.
@@ -91,6 +93,10 @@ type OperatorConfig struct {
 	ScaleUp ScaleUpLimit
 	// LoadJump is the plausibility check of measured rates.
 	LoadJump LoadJumpCheck
+	// BacklogDrainTime (BACKLOG_DRAIN_TIME) is the time within which a plan
+	// serves the requests waiting for a model, on top of its arrival rate;
+	// 0 sizes for the arrival rate alone.
+	BacklogDrainTime time.Duration
 	// Capacity (CAPACITY_*) says whether accelerators are arbitrated
 	// between groups, and where the inventory comes from (capacity.go).
 	Capacity CapacityConfig
@@ -196,8 +202,9 @@ func DefaultOperatorConfig() OperatorConfig {
 			MaxPercent:  defaultScaleUpMaxPercent,
 			Period:      defaultScaleUpPeriod,
 		},
-		LoadJump: LoadJumpCheck{Factor: defaultMaxLoadJumpFactor, Confirmation: defaultLoadJumpConfirmation},
-		Capacity: DefaultCapacityConfig(),
+		LoadJump:         LoadJumpCheck{Factor: defaultMaxLoadJumpFactor, Confirmation: defaultLoadJumpConfirmation},
+		BacklogDrainTime: defaultBacklogDrainTime,
+		Capacity:         DefaultCapacityConfig(),
 	}
 }
 
@@ -248,6 +255,7 @@ var operatorKeys = []operatorKey{
 		return nil
 	}},
 	{KeyLoadJumpConfirmation, setDuration(func(o *OperatorConfig) *time.Duration { return &o.LoadJump.Confirmation }, rangeLoadJumpConfirm)},
+	{KeyBacklogDrainTime, setDuration(func(o *OperatorConfig) *time.Duration { return &o.BacklogDrainTime }, rangeBacklogDrain)},
 }
 
 // OperatorKeys returns the keys of the operator ConfigMap, sorted.

@@ -127,6 +127,7 @@ func TestParseOperatorConfig(t *testing.T) {
 				KeyScaleUpPeriod:               "30s",
 				KeyMaxLoadJumpFactor:           "0",
 				KeyLoadJumpConfirmation:        "0s",
+				KeyBacklogDrainTime:            "45s",
 				KeyCapacityMode:                "limited",
 				KeyCapacityAcceleratorLabel:    "example.com/accelerator",
 				KeyCapacityResource:            "example.com/gpu",
@@ -159,6 +160,7 @@ func TestParseOperatorConfig(t *testing.T) {
 				MaxReplicasPerVariant: 250,
 				ScaleUp:               ScaleUpLimit{MaxReplicas: 2, MaxPercent: 50, Period: 30 * time.Second},
 				LoadJump:              LoadJumpCheck{},
+				BacklogDrainTime:      45 * time.Second,
 				Capacity: CapacityConfig{Mode: CapacityLimited, AcceleratorLabel: "example.com/accelerator",
 					Resource: "example.com/gpu", Quota: "H100=8"},
 			},
@@ -193,7 +195,7 @@ func TestParseOperatorConfig(t *testing.T) {
 		// Invalid.
 		"unknown key": {
 			data:    map[string]string{"GLOBAL_OPT_INTERVALL": "60s"},
-			wantErr: []string{"variantautoscaling-config", `key "GLOBAL_OPT_INTERVALL"`, "unknown key", "did you mean GLOBAL_OPT_INTERVAL?", "known keys: CAPACITY_ACCELERATOR_LABEL, CAPACITY_MODE"},
+			wantErr: []string{"variantautoscaling-config", `key "GLOBAL_OPT_INTERVALL"`, "unknown key", "did you mean GLOBAL_OPT_INTERVAL?", "known keys: BACKLOG_DRAIN_TIME, CAPACITY_ACCELERATOR_LABEL, CAPACITY_MODE"},
 		},
 		"unknown key in lower case": {
 			data:    map[string]string{"global_opt_interval": "60s"},
@@ -391,7 +393,7 @@ func TestOperatorEnv(t *testing.T) {
 
 func TestOperatorKeysSortedAndComplete(t *testing.T) {
 	keys := OperatorKeys()
-	if want := 28 + len(gatewayKeys); len(keys) != want {
+	if want := 29 + len(gatewayKeys); len(keys) != want {
 		t.Errorf("got %d keys, want %d: %v", len(keys), want, keys)
 	}
 	for i := 1; i < len(keys); i++ {

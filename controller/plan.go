@@ -189,7 +189,8 @@ func groupPolicy(cfg *config.Config, stz config.ScaleToZeroPolicy) allocator.Pol
 		ScaleUp: allocator.ScaleUpPolicy{
 			MaxReplicas: op.ScaleUp.MaxReplicas, MaxPercent: op.ScaleUp.MaxPercent, Period: op.ScaleUp.Period,
 		},
-		LoadJump: allocator.LoadJumpPolicy{Factor: op.LoadJump.Factor, Confirmation: op.LoadJump.Confirmation},
+		LoadJump:     allocator.LoadJumpPolicy{Factor: op.LoadJump.Factor, Confirmation: op.LoadJump.Confirmation},
+		BacklogDrain: op.BacklogDrainTime,
 	}
 }
 
@@ -218,7 +219,7 @@ func allocatorLoad(r modelgroup.LoadReading) allocator.Load {
 		AvgOut:              r.Load.AvgOutputTokens,
 		RequestsInRetention: r.Load.RequestsInRetention,
 		DataSince:           r.Load.DataSince,
-		Waiting:             r.Load.Waiting,
+		Waiting:             r.Load.Waiting + r.Load.ServerWaiting,
 	}
 }
 

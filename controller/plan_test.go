@@ -139,6 +139,34 @@ func TestPlanGroup(t *testing.T) {
 	}
 }
 
+// The backlog is the gateway's queue and the servers' queues: 3480 waiting
+// drained within the default 2 minutes are 29 req/s on top of 1, so the
+// plan is the one for 30 req/s; with BACKLOG_DRAIN_TIME=0s it is the one
+// for 1 req/s.
+func TestPlanGroupDrainsTheBacklog(t *testing.T) {
+	plan := func(cfg *config.Config, l modelgroup.Load) map[string]planSummary {
+		l.AvgInputTokens, l.AvgOutputTokens = 512, 128
+		snap := &modelgroup.Snapshot{Key: modelgroup.Key{Namespace: "ns", ModelID: "llama"},
+			Members: []modelgroup.Member{member(builders.MakeVA("h", "ns").Model("llama"), 1)},
+			Config:  cfg, Load: modelgroup.LoadReading{Available: true, Load: l}}
+		return summarize(planGroup(snap, allocator.State{}, time.Unix(1000, 0), allocator.NewCapacityCache(16)))
+	}
+	cfg := testConfig(t)
+	queued := modelgroup.Load{ArrivalRate: 1, Waiting: 1740, ServerWaiting: 1740}
+	want := plan(cfg, modelgroup.Load{ArrivalRate: 30})
+	if *want["h"].Desired <= *plan(cfg, modelgroup.Load{ArrivalRate: 1})["h"].Desired {
+		t.Fatalf("the test needs 30 req/s to want more replicas than 1 req/s: %+v", want)
+	}
+	if diff := cmp.Diff(want, plan(cfg, queued)); diff != "" {
+		t.Errorf("with 3480 waiting (-as 30 req/s +got):\n%s", diff)
+	}
+	off := *cfg
+	off.Operator.BacklogDrainTime = 0
+	if diff := cmp.Diff(plan(&off, modelgroup.Load{ArrivalRate: 1}), plan(&off, queued)); diff != "" {
+		t.Errorf("with the drain off (-as 1 req/s +got):\n%s", diff)
+	}
+}
+
 func TestPlanGroupIsStableForUnchangedInput(t *testing.T) {
 	snap := &modelgroup.Snapshot{
 		Key:     modelgroup.Key{Namespace: "ns", ModelID: "llama"},

@@ -324,7 +324,7 @@ func (s *Prometheus) diff(cfg *config.Config, snap *promSnapshot) []modelgroup.K
 		if !ok {
 			old = modelgroup.LoadReading{Reason: llmdv1alpha1.ConditionReasonMetricsMissing}
 		}
-		if !readingMoved(old, cur, tolerance) {
+		if !readingMoved(old, cur, tolerance, cfg.Operator.BacklogDrainTime) {
 			continue
 		}
 		changed = append(changed, key)
@@ -338,9 +338,10 @@ func (s *Prometheus) diff(cfg *config.Config, snap *promSnapshot) []modelgroup.K
 }
 
 // readingMoved reports whether a group's reading changed enough to re-plan
-// the group: availability or reason, the arrival rate or token averages
-// beyond the tolerance, or whether requests arrived within the retention.
-func readingMoved(old, cur modelgroup.LoadReading, tolerance float64) bool {
+// the group: availability or reason, the arrival rate, the demand with the
+// backlog drained within drain, or token averages beyond the tolerance, or
+// whether requests arrived within the retention.
+func readingMoved(old, cur modelgroup.LoadReading, tolerance float64, drain time.Duration) bool {
 	if old.Available != cur.Available || old.Reason != cur.Reason {
 		return true
 	}
@@ -353,9 +354,19 @@ func readingMoved(old, cur modelgroup.LoadReading, tolerance float64) bool {
 	}
 	a, b := old.Load, cur.Load
 	return Moved(a.ArrivalRate, b.ArrivalRate, tolerance) ||
+		Moved(demand(a, drain), demand(b, drain), tolerance) ||
 		Moved(a.AvgInputTokens, b.AvgInputTokens, tolerance) ||
 		Moved(a.AvgOutputTokens, b.AvgOutputTokens, tolerance) ||
 		activityOf(a.RequestsInRetention) != activityOf(b.RequestsInRetention)
+}
+
+// demand is the rate a plan sizes for: the arrivals and, with a drain time,
+// the requests waiting at the gateway and at the servers served within it.
+func demand(l modelgroup.Load, drain time.Duration) float64 {
+	if drain <= 0 {
+		return l.ArrivalRate
+	}
+	return l.ArrivalRate + (l.Waiting+l.ServerWaiting)/drain.Seconds()
 }
 
 // hasDemand reports whether requests wait or arrive at the gateway.

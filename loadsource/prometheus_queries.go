@@ -38,6 +38,7 @@ const (
 	queryTTFT            = "ttft"
 	queryITL             = "itl"
 	queryAge             = "age"
+	queryWaiting         = "waiting"
 	queryRetentionPrefix = "requests_in_"
 )
 
@@ -77,6 +78,8 @@ func buildQueries(cfg *config.Config, window time.Duration) []promQuery {
 		// Instant queries return the evaluation time as the sample time, so
 		// the age of the newest raw sample is computed in PromQL.
 		{name: queryAge, promQL: fmt.Sprintf("time() - %s (timestamp(%s))", maxBy, metricRequests)},
+		// The requests queued at the servers now: the backlog a plan drains.
+		{name: queryWaiting, promQL: fmt.Sprintf("%s (%s)", groupBy, metricWaiting)},
 	}
 	for _, r := range retentions(cfg) {
 		qs = append(qs, promQuery{
@@ -258,6 +261,7 @@ func evaluate(results map[string]model.Vector, staleness time.Duration, at time.
 	ttft := byGroup(results[queryTTFT])
 	itl := byGroup(results[queryITL])
 	ages := byGroup(results[queryAge])
+	waiting := byGroup(results[queryWaiting])
 
 	out := make(map[modelgroup.Key]promGroup, len(rates))
 	for key, rate := range rates {
@@ -301,6 +305,9 @@ func evaluate(results map[string]model.Vector, staleness time.Duration, at time.
 		}
 		if v := itl[key]; finite(v) && v > 0 {
 			load.ObservedITL = v
+		}
+		if v := waiting[key]; finite(v) && v > 0 {
+			load.ServerWaiting = v
 		}
 		out[key] = promGroup{load: load, available: true, reason: llmdv1alpha1.ConditionReasonMetricsFound}
 	}

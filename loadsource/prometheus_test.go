@@ -114,6 +114,8 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 		`sum by (namespace, model_name) (rate(vllm:inter_token_latency_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:inter_token_latency_seconds_count[1m])) * 1000 or ` +
 			`sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_sum[1m])) / sum by (namespace, model_name) (rate(vllm:time_per_output_token_seconds_count[1m])) * 1000`,
 		`time() - max by (namespace, model_name) (timestamp(vllm:request_success_total))`,
+		// The servers' queues now: the backlog a plan drains.
+		`sum by (namespace, model_name) (vllm:num_requests_waiting)`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[30s]))`,
 		`sum by (namespace, model_name) (increase(vllm:request_success_total[10m]))`,
 		// The gateway, the pods reporting and the coverage of each retention window (prometheus_gateway.go).
@@ -132,6 +134,7 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 	fake.setGroup(groupA, 12.5, 512, 128)
 	fake.put(queryRetentionPrefix+"10m", groupA, 4000)
 	fake.put(queryRetentionPrefix+"30s", groupA, 7)
+	fake.put(queryWaiting, groupA, 40)
 	stats := refresh(t, s)
 	if stats.Queries != len(want) || fake.requests.Load() != int64(len(want)) || stats.Err != nil || stats.Groups != 1 {
 		t.Fatalf("one group: stats %+v, %d requests; want %d queries", stats, fake.requests.Load(), len(want))
@@ -139,7 +142,7 @@ func TestPrometheusReadsTheLoadWithAFixedNumberOfQueries(t *testing.T) {
 	r := s.Load(context.Background(), groupA, 10*time.Minute)
 	expectReason(t, r, true, llmdv1alpha1.ConditionReasonMetricsFound)
 	l := r.Load
-	if l.ArrivalRate != 12.5 || l.AvgInputTokens != 512 || l.AvgOutputTokens != 128 || l.ObservedTTFT != 120 || l.ObservedITL != 15 {
+	if l.ArrivalRate != 12.5 || l.AvgInputTokens != 512 || l.AvgOutputTokens != 128 || l.ObservedTTFT != 120 || l.ObservedITL != 15 || l.ServerWaiting != 40 {
 		t.Errorf("load = %+v", l)
 	}
 	if l.RequestsInRetention == nil || *l.RequestsInRetention != 4000 || !l.ObservedAt.Equal(stats.At) {
@@ -418,6 +421,18 @@ func TestPrometheusNotifiesOnlyGroupsThatMoved(t *testing.T) {
 	}
 	// Token averages count too.
 	fake.setGroup(c, 10, 300, 10)
+	refresh(t, s)
+	if got := drain(s); !slices.Equal(got, []modelgroup.Key{c}) {
+		t.Fatalf("notified %v, want only %s", got, c)
+	}
+	// A queue counts as the demand it adds: 60 waiting drained within 2
+	// minutes add 0.5 req/s to c's 10 (+5%, within the tolerance), 240 add 2.
+	fake.put(queryWaiting, c, 60)
+	refresh(t, s)
+	if got := drain(s); len(got) != 0 {
+		t.Fatalf("notified %v for a queue within the tolerance", got)
+	}
+	fake.put(queryWaiting, c, 240)
 	refresh(t, s)
 	if got := drain(s); !slices.Equal(got, []modelgroup.Key{c}) {
 		t.Fatalf("notified %v, want only %s", got, c)

@@ -26,6 +26,10 @@ type Load struct {
 	// for the model (its flow-control queue); set on readings that are not
 	// Available too, as evidence of demand for a model without pods.
 	Waiting float64
+	// ServerWaiting is the number of requests waiting in the queues of the
+	// model's servers (vLLM's num_requests_waiting, summed over its pods).
+	// With Waiting it is the backlog the plan drains (BACKLOG_DRAIN_TIME).
+	ServerWaiting float64
 	// Pods is the number of pods reporting the model's metrics (0: unknown).
 	Pods int
 	// DataSince is when the data behind RequestsInRetention begins: the

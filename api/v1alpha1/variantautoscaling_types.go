@@ -207,7 +207,9 @@ const (
 // Decision is the operator's latest decision for this variant. Decimal values
 // are strings, rounded so that unchanged inputs give unchanged text.
 type Decision struct {
-	// LoadShare is the arrival rate assigned to this variant, in requests per second.
+	// LoadShare is the part of the model's demand assigned to this variant, in
+	// requests per second: of its arrival rate and of the requests waiting,
+	// served within BACKLOG_DRAIN_TIME.
 	// +optional
 	LoadShare string `json:"loadShare,omitempty"`
 

@@ -48,7 +48,7 @@ policy: {costSavingThreshold: 0.2, stabilizationWindow: 2m}
 		SLO:  allocator.SLO{TTFT: 500, ITL: 50},
 		Load: allocator.Load{Available: true, Rate: 10, AvgIn: 100, AvgOut: 20},
 		Policy: allocator.Policy{Retention: 10 * time.Minute, StabilizationWindow: 2 * time.Minute, CostSavingThreshold: 0.2,
-			MaxReplicasPerVariant: 100},
+			MaxReplicasPerVariant: 100, BacklogDrain: 2 * time.Minute},
 		Now: now,
 	}
 	if diff := cmp.Diff(want, p.Input); diff != "" {

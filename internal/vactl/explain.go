@@ -107,7 +107,8 @@ func writeExplain(w io.Writer, g *group, name string, load shape, now time.Time)
 	fmt.Fprintf(w, "\nModel group: %s in %s, %s\n", g.ModelID, g.Namespace, plural(len(g.Members), "variant"))
 	known := loadKnown(va)
 	if known {
-		fmt.Fprintf(w, "  load %s req/s (the sum of the variants' load shares)\n", rate(load.Rate))
+		fmt.Fprintf(w, "  load %s req/s (the sum of the variants' load shares: the arrivals, and the requests waiting served within BACKLOG_DRAIN_TIME %v)\n",
+			rate(load.Rate), g.Config.Operator.BacklogDrainTime)
 	} else {
 		metrics := meta.FindStatusCondition(st.Conditions, llmdv1alpha1.ConditionMetricsAvailable)
 		fmt.Fprintf(w, "  load unknown (%s: %s): replicas are held, never scaled down on missing data\n", metrics.Reason, metrics.Message)

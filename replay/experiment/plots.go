@@ -21,7 +21,7 @@ var policyColors = map[string]color.Color{
 	"predecessor":        color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
 	"predecessor-per-va": color.RGBA{R: 0xa6, G: 0x76, B: 0x1d, A: 0xff},
 	OperatorTail:         color.RGBA{R: 0x1f, G: 0x78, B: 0xb4, A: 0xff},
-	OperatorBacklog:      color.RGBA{R: 0xe6, G: 0xab, B: 0x02, A: 0xff},
+	OperatorNoBacklog:    color.RGBA{R: 0xe6, G: 0xab, B: 0x02, A: 0xff},
 	"keda-queue":         color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
 	"hpa-kv":             color.RGBA{R: 0xe7, G: 0x29, B: 0x8a, A: 0xff},
 	HindsightName:        color.Black,

@@ -205,13 +205,9 @@ func (o *Learned) learn(now float64, m Model) error {
 }
 
 func (o *Learned) plan(now float64, m Model, env *Env) error {
-	l := env.Scraper.Load(m.Name, o.Window)
 	pol := o.Policy
 	pol.ScaleToZero = m.ScaleToZero
-	load := allocator.Load{Available: l.Available, Rate: l.Arrivals(), AvgIn: l.AvgIn, AvgOut: l.AvgOut}
-	if load.Available && load.Rate > 0 && load.AvgOut < 1 {
-		load.Available = false
-	}
+	load := operatorLoad(m, env, o.Window, false)
 	if pol.ScaleToZero {
 		load.RequestsInRetention = env.Scraper.Increase(m.Name, float64(pol.Retention.Milliseconds()))
 	}
@@ -223,7 +219,7 @@ func (o *Learned) plan(now float64, m Model, env *Env) error {
 		e := o.est[v.Name]
 		est := e.Estimate()
 		learned := learning.Profile(est.Params, v.Profile.MaxBatchSize)
-		op := learning.OperatingPoint(est.Params, v.Profile.MaxBatchSize, m.SLO, l.AvgIn, l.AvgOut)
+		op := learning.OperatingPoint(est.Params, v.Profile.MaxBatchSize, m.SLO, load.AvgIn, load.AvgOut)
 		var specParams *estimator.Params
 		spec, hasSpec := o.Spec(v)
 		if hasSpec {

@@ -31,10 +31,6 @@ type Operator struct {
 	// margin for the tail, since the model checks mean TTFT and ITL while
 	// attainment counts requests (a what-if, not a product setting).
 	SLOScale float64
-	// BacklogDrain, when positive, adds the requests waiting (at the
-	// gateway and in the replicas' queues) divided by this time (ms) to the
-	// rate, so that a backlog is drained within it (a what-if).
-	BacklogDrain float64
 	// Label overrides the name.
 	Label string
 
@@ -85,21 +81,9 @@ func (o *Operator) Act(now float64, env *Env) error {
 }
 
 func (o *Operator) plan(now float64, m Model, env *Env) error {
-	l := env.Scraper.Load(m.Name, o.Window)
 	pol := o.Policy
 	pol.ScaleToZero = m.ScaleToZero
-	load := allocator.Load{Available: l.Available, Rate: l.Arrivals(), AvgIn: l.AvgIn, AvgOut: l.AvgOut}
-	if o.GatewayRate && l.Available {
-		load.Rate = l.GatewayRate
-	}
-	if o.BacklogDrain > 0 && l.Available {
-		load.Rate += float64(waiting(m, env)) / (o.BacklogDrain / 1000)
-	}
-	if load.Available && load.Rate > 0 && load.AvgOut < 1 {
-		// Requests arrive but none finished in the window: the token
-		// averages are unknown, which the source reports as missing.
-		load.Available = false
-	}
+	load := operatorLoad(m, env, o.Window, o.GatewayRate)
 	if pol.ScaleToZero {
 		load.RequestsInRetention = env.Scraper.Increase(m.Name, float64(pol.Retention.Milliseconds()))
 	}
@@ -148,15 +132,35 @@ func wake(m Model, env *Env) error {
 }
 
 // waiting is the number of requests of a model not yet in a batch, from
-// the latest scrape: at the gateway and in the replicas' queues.
-func waiting(m Model, env *Env) int {
-	ms, ok := env.Scraper.Latest(m.Name)
-	if !ok {
-		return 0
+// the latest scrape: in the replicas' queues and, when the policy reads the
+// gateway, in its queue.
+func waiting(m Model, env *Env, gateway bool) int {
+	n := 0
+	if ms, ok := env.Scraper.Latest(m.Name); ok && gateway {
+		n = ms.Gateway
 	}
-	n := ms.Gateway
 	for _, v := range m.Variants {
 		n += env.Scraper.Variant(v.Name).Waiting
 	}
 	return n
+}
+
+// operatorLoad is the load the product's Prometheus source reads over the
+// window (ms): the arrivals (completions plus the growth of the replicas'
+// queues) and the requests waiting in the replicas' queues, and with the
+// gateway its arrival rate and queue too. The plan drains what waits
+// (Policy.BacklogDrain).
+func operatorLoad(m Model, env *Env, window float64, gateway bool) allocator.Load {
+	l := env.Scraper.Load(m.Name, window)
+	load := allocator.Load{Available: l.Available, Rate: l.Arrivals(), AvgIn: l.AvgIn, AvgOut: l.AvgOut,
+		Waiting: float64(waiting(m, env, gateway))}
+	if gateway && l.Available {
+		load.Rate = l.GatewayRate
+	}
+	if load.Available && load.Rate > 0 && load.AvgOut < 1 {
+		// Requests arrive but none finished in the window: the token
+		// averages are unknown, which the source reports as missing.
+		load.Available = false
+	}
+	return load
 }

@@ -7,8 +7,9 @@ package e2e
 // completions then stay at what the replicas already carry; the source
 // reads the rate at which requests arrive (completions plus the growth of
 // the queues), so that the plan sizes for the demand in one step rather
-// than creeping up one plan at a time. No gateway reports the model here:
-// its arrival count would otherwise be used.
+// than creeping up one plan at a time, and it reads the queue, which the
+// plan drains on top (BACKLOG_DRAIN_TIME). No gateway reports the model
+// here: its arrival count would otherwise be used.
 
 import (
 	"context"
@@ -67,8 +68,12 @@ func TestOverloadedServersReadAtTheirArrivalRate(t *testing.T) {
 		// The pod is saturated: it finishes at its capacity and its queue grows.
 		completions := instant(g, `sum(rate(vllm:request_success_total[10s]))`)
 		g.Expect(completions).To(BeNumerically("~", capacity, 0.1*capacity), "completions, req/s")
-		g.Expect(instant(g, `sum(vllm:num_requests_waiting)`)).To(BeNumerically(">", 2*capacity), "requests waiting")
+		waiting := instant(g, `sum(vllm:num_requests_waiting)`)
+		g.Expect(waiting).To(BeNumerically(">", 2*capacity), "requests waiting")
 		g.Expect(l.Load.ArrivalRate).To(BeNumerically("~", offered, 0.15*offered),
 			"the source's arrival rate, with completions at %.1f req/s", completions)
+		// And the queue itself, which the plan drains on top of the arrivals
+		// (read a moment before the check's own query, while it grows).
+		g.Expect(l.Load.ServerWaiting).To(BeNumerically("~", waiting, 0.2*waiting), "the source's requests waiting")
 	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
 }
