@@ -30,11 +30,13 @@ type loadSpec struct {
 	Rate         *float64 `json:"rate"`
 	InputTokens  *float64 `json:"inputTokens"`
 	OutputTokens *float64 `json:"outputTokens"`
+	Waiting      *float64 `json:"waiting,omitempty"`
 }
 
 type policySpec struct {
 	CostSavingThreshold *float64 `json:"costSavingThreshold,omitempty"`
 	StabilizationWindow string   `json:"stabilizationWindow,omitempty"`
+	BacklogDrainTime    string   `json:"backlogDrainTime,omitempty"`
 }
 
 type variantSpec struct {
@@ -98,17 +100,19 @@ func parseInput(data []byte, now time.Time) (*plan, error) {
 			AvgIn:     number(add, "load.inputTokens", s.Load.InputTokens, 0, 1e9),
 			AvgOut:    number(add, "load.outputTokens", s.Load.OutputTokens, 1, 1e9),
 		}
+		if s.Load.Waiting != nil {
+			p.Input.Load.Waiting = number(add, "load.waiting", s.Load.Waiting, 0, allocator.MaxRateLimit)
+		}
 	}
 	if s.Policy != nil {
 		if s.Policy.CostSavingThreshold != nil {
 			p.Input.Policy.CostSavingThreshold = number(add, "policy.costSavingThreshold", s.Policy.CostSavingThreshold, 0, 1)
 		}
 		if w := s.Policy.StabilizationWindow; w != "" {
-			d, err := time.ParseDuration(w)
-			if err != nil || d < 0 {
-				add("policy.stabilizationWindow: must be a non-negative duration such as 5m, got %q", w)
-			}
-			p.Input.Policy.StabilizationWindow = max(d, 0)
+			p.Input.Policy.StabilizationWindow = duration(add, "policy.stabilizationWindow", w)
+		}
+		if w := s.Policy.BacklogDrainTime; w != "" {
+			p.Input.Policy.BacklogDrain = duration(add, "policy.backlogDrainTime", w)
 		}
 	}
 	if len(s.Variants) == 0 {
@@ -188,6 +192,16 @@ func number(add adder, field string, v *float64, lo, hi float64) float64 {
 		return 0
 	}
 	return *v
+}
+
+// duration checks a non-negative duration; 0 when it is not one.
+func duration(add adder, field, v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		add("%s: must be a non-negative duration such as 5m, got %q", field, v)
+		return 0
+	}
+	return d
 }
 
 // positive checks a required, finite number above 0.

@@ -34,7 +34,7 @@ func TestParseInputValid(t *testing.T) {
   min: 1
   max: 3
   current: 2
-policy: {costSavingThreshold: 0.2, stabilizationWindow: 2m}
+policy: {costSavingThreshold: 0.2, stabilizationWindow: 2m, backlogDrainTime: 30s}
 `
 	p, err := parseInput([]byte(src), now)
 	if err != nil {
@@ -48,7 +48,7 @@ policy: {costSavingThreshold: 0.2, stabilizationWindow: 2m}
 		SLO:  allocator.SLO{TTFT: 500, ITL: 50},
 		Load: allocator.Load{Available: true, Rate: 10, AvgIn: 100, AvgOut: 20},
 		Policy: allocator.Policy{Retention: 10 * time.Minute, StabilizationWindow: 2 * time.Minute, CostSavingThreshold: 0.2,
-			MaxReplicasPerVariant: 100, BacklogDrain: 2 * time.Minute},
+			MaxReplicasPerVariant: 100, BacklogDrain: 30 * time.Second},
 		Now: now,
 	}
 	if diff := cmp.Diff(want, p.Input); diff != "" {
@@ -91,6 +91,8 @@ func TestParseInputErrors(t *testing.T) {
 		"max below min":          {minimal + "  min: 3\n  max: 2\n", "variants[0] (a).max: 2 is below min 3"},
 		"accelerator count zero": {minimal + "  acceleratorCount: 0\n", "acceleratorCount: must be in [1, 1024]"},
 		"bad window":             {minimal + "policy: {stabilizationWindow: soon}\n", "policy.stabilizationWindow"},
+		"negative drain time":    {minimal + "policy: {backlogDrainTime: -1m}\n", "policy.backlogDrainTime: must be a non-negative duration"},
+		"negative waiting":       {strings.Replace(minimal, "outputTokens: 20", "outputTokens: 20, waiting: -5", 1), "load.waiting: must be in [0"},
 		"threshold above one":    {minimal + "policy: {costSavingThreshold: 2}\n", "policy.costSavingThreshold: must be in [0, 1]"},
 		"overflowing profile":    {strings.Replace(minimal, "alpha: 5", "alpha: 1e300", 1), ""},
 		"string for a number":    {strings.Replace(minimal, "cost: 10", "cost: ten", 1), "decoding"},

@@ -41,9 +41,11 @@ Input (YAML or JSON; unknown fields are errors; times in milliseconds):
     rate: 40            # requests per second (required)
     inputTokens: 1024   # average input tokens per request (required)
     outputTokens: 256   # average output tokens per request, >= 1 (required)
+    waiting: 0          # requests queued now (default 0), served within backlogDrainTime
   policy:               # optional
     costSavingThreshold: 0.1   # move replicas to a cheaper mix only above this saving
     stabilizationWindow: 0s    # hold scale-downs from 'current' (default 0s here)
+    backlogDrainTime: 2m       # serve 'waiting' within this on top of the rate (0s: off)
   variants:
   - name: llama-h100    # required, unique
     accelerator: H100   # shown in the report

@@ -78,6 +78,23 @@ func TestRunCapacityLimitedFromStdin(t *testing.T) {
 	}
 }
 
+// Requests waiting are served within the drain time on top of the rate:
+// 12000 within 2 minutes are 100 req/s more, two replicas of a instead of one.
+func TestRunDrainsTheBacklog(t *testing.T) {
+	r := runPlanner(t, strings.Replace(minimal, "outputTokens: 20", "outputTokens: 20, waiting: 12000", 1), "-f", "-", "-o", "json")
+	if r.code != exitOK || !strings.Contains(r.stdout, `"replicas": 2,`) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runPlanner(t, strings.Replace(minimal, "outputTokens: 20", "outputTokens: 20, waiting: 12000", 1)+"policy: {backlogDrainTime: 0s}\n", "-f", "-", "-o", "json")
+	if r.code != exitOK || !strings.Contains(r.stdout, `"replicas": 1,`) {
+		t.Fatalf("drain off: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runPlanner(t, strings.Replace(minimal, "outputTokens: 20", "outputTokens: 20, waiting: 12000", 1), "-f", "-")
+	if want := "12000 waiting, served within 2m0s (+100 req/s)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("table lacks %q:\n%s", want, r.stdout)
+	}
+}
+
 func TestRunUsageAndErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte(minimal+"  colour: red\n"), 0o600); err != nil {

@@ -12,8 +12,11 @@ import (
 // writeTable prints one row per variant and the total.
 func writeTable(w io.Writer, p *plan, res allocator.Result) error {
 	in := p.Input
-	fmt.Fprintf(w, "SLO: TTFT <= %g ms, ITL <= %g ms. Load: %g req/s, %g input / %g output tokens.\n\n",
-		in.SLO.TTFT, in.SLO.ITL, in.Load.Rate, in.Load.AvgIn, in.Load.AvgOut)
+	fmt.Fprintf(w, "SLO: TTFT <= %g ms, ITL <= %g ms. Load: %g req/s, %g input / %g output tokens", in.SLO.TTFT, in.SLO.ITL, in.Load.Rate, in.Load.AvgIn, in.Load.AvgOut)
+	if in.Load.Waiting > 0 && in.Policy.BacklogDrain > 0 {
+		fmt.Fprintf(w, "; %g waiting, served within %v (+%.3g req/s)", in.Load.Waiting, in.Policy.BacklogDrain, in.Load.Waiting/in.Policy.BacklogDrain.Seconds())
+	}
+	fmt.Fprint(w, ".\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIANT\tACCELERATOR\tCAPACITY/REPLICA\tREPLICAS\tLOAD\tTTFT\tITL\tCOST/H\tUTIL\tREASON")
 	fmt.Fprintln(tw, "\t\treq/s\t\treq/s\tms\tms")

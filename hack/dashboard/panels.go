@@ -60,7 +60,7 @@ var rows = []row{
 			Queries:     []query{{Expr: `sum by (accelerator_type) (wva_desired_replicas{` + sel + `})`, Legend: "{{accelerator_type}}"}},
 		},
 		{
-			Title: "Load vs capacity per model", Unit: "reqps", Width: 12,
+			Title: "Load vs capacity per model", Unit: "reqps", Width: 8,
 			Description: "Arrival rate of each model as the operator reads it (vLLM's completions plus the growth of its queues) against what its desired replicas carry within the SLO.",
 			Queries: []query{
 				{Expr: `clamp_min(` + completions + ` + deriv((sum by (namespace, model_name) (vllm:num_requests_waiting{` + sel + `}))[$__rate_interval:$__interval]), 0) or ` + completions, Legend: "{{model_name}} load"},
@@ -68,7 +68,12 @@ var rows = []row{
 			},
 		},
 		{
-			Title: "Cost per hour per model", Unit: "none", Width: 12, Stacked: true,
+			Title: "Requests waiting per model", Unit: "none", Width: 8,
+			Description: "Requests queued at each model's servers (vLLM's num_requests_waiting). Plans serve them within BACKLOG_DRAIN_TIME on top of the arrival rate, so capacity stands above the load while a queue drains.",
+			Queries:     []query{{Expr: `sum by (namespace, model_name) (vllm:num_requests_waiting{` + sel + `})`, Legend: "{{model_name}}"}},
+		},
+		{
+			Title: "Cost per hour per model", Unit: "none", Width: 8, Stacked: true,
 			Description: "Cost per hour of each model's desired replicas.",
 			Queries:     []query{{Expr: `sum by (namespace, model_name) (wva_desired_cost_per_hour{` + sel + `})`, Legend: "{{model_name}}"}},
 		},
