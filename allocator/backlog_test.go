@@ -66,3 +66,42 @@ func TestPlanDrainsTheBacklog(t *testing.T) {
 		t.Errorf("with the drain off (-want +got):\n%s", diff)
 	}
 }
+
+// FuzzPlanBacklog: whatever the queue reading, Plan plans the group, stays
+// within the scale-up limit, never asks for less than without the queue,
+// and a longer queue never asks for less than a shorter one.
+func FuzzPlanBacklog(f *testing.F) {
+	f.Add(3.0, 600.0, 120)
+	f.Add(0.0, math.Inf(1), 1)
+	f.Add(1.0, math.NaN(), 60)
+	f.Add(1e9, 1e300, 3600)
+	f.Add(2.0, -5.0, 30)
+	f.Fuzz(func(t *testing.T, rate, waiting float64, drainSeconds int) {
+		if !(rate >= 0 && rate <= 1e9) || drainSeconds < 0 || drainSeconds > 3600 {
+			return
+		}
+		up := ScaleUpPolicy{MaxReplicas: 4, MaxPercent: 100, Period: time.Minute}
+		pol := Policy{BacklogDrain: time.Duration(drainSeconds) * time.Second, ScaleUp: up}
+		plan := func(w float64) int {
+			in := Input{Variants: []Variant{variantWith("a", 10, 1, 0, Unbounded, 2)}, SLO: looseSLO, Load: loadOf(rate), Policy: pol, Now: t0}
+			in.Load.Waiting = w
+			r, err := Plan(in, nil)
+			if err != nil {
+				t.Fatalf("rate %v, waiting %v, drain %ds: %v", rate, w, drainSeconds, err)
+			}
+			return r.Variants[0].Replicas
+		}
+		got, without := plan(waiting), plan(0)
+		if limit, _, _ := limitScaleUp(nil, up, t0, 2); got > limit {
+			t.Errorf("%d replicas beyond the scale-up limit %d", got, limit)
+		}
+		if got < without {
+			t.Errorf("waiting %v: %d replicas, fewer than the %d without a queue", waiting, got, without)
+		}
+		if waiting > 0 && !math.IsInf(waiting, 0) {
+			if longer := plan(2 * waiting); longer < got {
+				t.Errorf("waiting %v: %d replicas, fewer than the %d for %v", 2*waiting, longer, got, waiting)
+			}
+		}
+	})
+}
