@@ -356,9 +356,12 @@ func stepScaleUp(t *testing.T, s *scenario) {
 	g.Eventually(func(g Gomega) []int32 {
 		return []int32{env.DeploymentReplicas(g, nsA, "a-h100"), env.DeploymentReplicas(g, nsA, "a-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{2, 2}))
-	va := env.GetVA(g, nsA, "a-l40s")
-	expectMetricsAvailable(g, nsA, "a-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
-	t.Logf("a-l40s decision: %+v", *va.Status.Decision)
+	// A pod that just became ready is not scraped yet: until it is, fewer
+	// pods report than are ready, which reads as MetricsStale.
+	g.Eventually(func(g Gomega) {
+		expectMetricsAvailable(g, nsA, "a-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	t.Logf("a-l40s decision: %+v", *env.GetVA(g, nsA, "a-l40s").Status.Decision)
 }
 
 func stepKeepCheapest(t *testing.T, s *scenario) {
@@ -368,7 +371,9 @@ func stepKeepCheapest(t *testing.T, s *scenario) {
 		return []int32{env.DesiredReplicas(g, nsB, "b-h100"), env.DesiredReplicas(g, nsB, "b-a100"), env.DesiredReplicas(g, nsB, "b-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 0, 1}))
 	g.Expect(env.GetVA(g, nsB, "b-l40s").Status.Decision.Reason).To(Equal(llmdv1alpha1.ReasonKeepCheapest))
-	expectMetricsAvailable(g, nsB, "b-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
+	g.Eventually(func(g Gomega) {
+		expectMetricsAvailable(g, nsB, "b-l40s", metav1.ConditionTrue, llmdv1alpha1.ConditionReasonMetricsFound)
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 	g.Eventually(func(g Gomega) []int32 {
 		return []int32{env.DeploymentReplicas(g, nsB, "b-h100"), env.DeploymentReplicas(g, nsB, "b-a100"), env.DeploymentReplicas(g, nsB, "b-l40s")}
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal([]int32{0, 0, 1}))
