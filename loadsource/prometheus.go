@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/llm-d/variant-autoscaler/allocator"
 	llmdv1alpha1 "github.com/llm-d/variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d/variant-autoscaler/config"
 	"github.com/llm-d/variant-autoscaler/modelgroup"
@@ -360,13 +361,10 @@ func readingMoved(old, cur modelgroup.LoadReading, tolerance float64, drain time
 		activityOf(a.RequestsInRetention) != activityOf(b.RequestsInRetention)
 }
 
-// demand is the rate a plan sizes for: the arrivals and, with a drain time,
-// the requests waiting at the gateway and at the servers served within it.
+// demand is the rate a plan sizes for: the arrivals and the requests
+// waiting at the gateway and at the servers, served within drain.
 func demand(l modelgroup.Load, drain time.Duration) float64 {
-	if drain <= 0 {
-		return l.ArrivalRate
-	}
-	return l.ArrivalRate + (l.Waiting+l.ServerWaiting)/drain.Seconds()
+	return l.ArrivalRate + allocator.BacklogRate(l.Waiting+l.ServerWaiting, drain)
 }
 
 // hasDemand reports whether requests wait or arrive at the gateway.

@@ -13,8 +13,8 @@ import (
 func writeTable(w io.Writer, p *plan, res allocator.Result) error {
 	in := p.Input
 	fmt.Fprintf(w, "SLO: TTFT <= %g ms, ITL <= %g ms. Load: %g req/s, %g input / %g output tokens", in.SLO.TTFT, in.SLO.ITL, in.Load.Rate, in.Load.AvgIn, in.Load.AvgOut)
-	if in.Load.Waiting > 0 && in.Policy.BacklogDrain > 0 {
-		fmt.Fprintf(w, "; %g waiting, served within %v (+%.3g req/s)", in.Load.Waiting, in.Policy.BacklogDrain, in.Load.Waiting/in.Policy.BacklogDrain.Seconds())
+	if b := allocator.BacklogRate(in.Load.Waiting, in.Policy.BacklogDrain); b > 0 {
+		fmt.Fprintf(w, "; %g waiting, served within %v (+%.3g req/s)", in.Load.Waiting, in.Policy.BacklogDrain, b)
 	}
 	fmt.Fprint(w, ".\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
